@@ -1,0 +1,1 @@
+"""Persistence: tables, the territory registry, one engine per database server, schema routing."""

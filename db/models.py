@@ -1,0 +1,229 @@
+"""Table definitions for the federation layer (``global``) and the territory template.
+
+Territory tables carry the placeholder schema ``territory``; each statement is routed by a
+``schema_translate_map`` that renders ``territory_<id>`` into its SQL. No schema called
+``territory`` ever exists, so a statement that escapes routing fails instead of leaking.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+GLOBAL_SCHEMA = "global"
+TERRITORY_PLACEHOLDER = "territory"
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+global_metadata = MetaData(schema=GLOBAL_SCHEMA, naming_convention=NAMING)
+territory_metadata = MetaData(schema=TERRITORY_PLACEHOLDER, naming_convention=NAMING)
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _updated_at() -> Column[object]:
+    return Column(
+        "updated_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=func.now(),
+        onupdate=func.now(),
+    )
+
+
+# --- global: the federation layer. No personal data (a test holds its columns to an allow-list).
+
+territories = Table(
+    "territories",
+    global_metadata,
+    Column("id", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("parent_id", String(48), ForeignKey("global.territories.id"), nullable=True),
+    Column("db_server", String(64), nullable=False),
+    Column("status", String(16), nullable=False, server_default="provisioning"),
+    _created_at(),
+    _updated_at(),
+    CheckConstraint(
+        "kind IN ('global', 'country', 'first_nation', 'community')", name="kind_known"
+    ),
+    CheckConstraint("status IN ('provisioning', 'active', 'suspended')", name="status_known"),
+    CheckConstraint(
+        "id ~ '^(global|[a-z]{2}|fn_[a-z0-9]+(_[a-z0-9]+)*|c_[a-z0-9]+(_[a-z0-9]+)*)$' "
+        "AND length(id) <= 48",
+        name="id_format",
+    ),
+)
+
+user_identities = Table(
+    "user_identities",
+    global_metadata,
+    # HMAC of (territory id, local user id) under a server secret: links sessions and roles to a
+    # user without the federation layer learning who the user is.
+    Column("identity_hash", LargeBinary(32), primary_key=True),
+    Column("territory_id", String(48), ForeignKey("global.territories.id"), nullable=False),
+    _created_at(),
+)
+
+sessions = Table(
+    "sessions",
+    global_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "identity_hash",
+        LargeBinary(32),
+        ForeignKey("global.user_identities.identity_hash", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("family_id", UUID(as_uuid=True), nullable=False),
+    Column("refresh_token_hash", LargeBinary(32), nullable=False, unique=True),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("rotated_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_sessions_identity_hash", "identity_hash"),
+    Index("ix_sessions_family_id", "family_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    global_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("action", String(64), nullable=False),
+    Column("actor_identity_hash", LargeBinary(32), nullable=True),
+    Column("territory_id", String(48), nullable=True),
+    Column("target", Text, nullable=True),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_audit_log_occurred_at", "occurred_at"),
+)
+
+territory_managers = Table(
+    "territory_managers",
+    global_metadata,
+    Column(
+        "identity_hash",
+        LargeBinary(32),
+        ForeignKey("global.user_identities.identity_hash", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("territory_id", String(48), ForeignKey("global.territories.id"), primary_key=True),
+    Column("granted_by", LargeBinary(32), nullable=True),
+    _created_at(),
+)
+
+role_assignments = Table(
+    "role_assignments",
+    global_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "identity_hash",
+        LargeBinary(32),
+        ForeignKey("global.user_identities.identity_hash", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("role", String(32), nullable=False),
+    Column("territory_id", String(48), ForeignKey("global.territories.id"), nullable=True),
+    Column("granted_by", LargeBinary(32), nullable=True),
+    _created_at(),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(
+        "role IN ('global_admin', 'territory_manager', 'moderator', 'content_creator', 'member')",
+        name="role_known",
+    ),
+)
+
+# --- territory template: every territory's personal data, in its own schema.
+
+users = Table(
+    "users",
+    territory_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("display_name", String(128), nullable=False),
+    Column("status", String(16), nullable=False, server_default="active"),
+    _created_at(),
+    _updated_at(),
+    Index("uq_users_username_lower", func.lower(text("username")), unique=True),
+    Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+)
+
+invitation_tokens = Table(
+    "invitation_tokens",
+    territory_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("email", String(320), nullable=True),
+    Column("max_uses", Integer, nullable=False, server_default="1"),
+    Column("use_count", Integer, nullable=False, server_default="0"),
+    Column("role", String(32), nullable=False, server_default="member"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_by", UUID(as_uuid=True), ForeignKey("territory.users.id"), nullable=True),
+    _created_at(),
+    CheckConstraint("max_uses >= 1 AND use_count >= 0 AND use_count <= max_uses", name="uses"),
+)
+
+invitation_uses = Table(
+    "invitation_uses",
+    territory_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "invitation_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.invitation_tokens.id"),
+        nullable=False,
+    ),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("territory.users.id"), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("invitation_id", "user_id", name="uq_invitation_uses_invitation_user"),
+)
+
+communities = Table(
+    "communities",
+    territory_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("is_public", Boolean, nullable=False, server_default=text("true")),
+    Column("created_by", UUID(as_uuid=True), ForeignKey("territory.users.id"), nullable=True),
+    _created_at(),
+    _updated_at(),
+    CheckConstraint("slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="slug_format"),
+)
+
+settings = Table(
+    "settings",
+    territory_metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", JSONB, nullable=False),
+    _updated_at(),
+)

@@ -1,0 +1,1 @@
+"""The platform's rules in plain Python: no SQL, no GraphQL, so they are testable on their own."""

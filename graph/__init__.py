@@ -1,0 +1,1 @@
+"""The GraphQL surface: types, schema, context, dataloaders, extensions and the ASGI app."""

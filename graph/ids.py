@@ -1,0 +1,77 @@
+"""Relay global ids: ``base64url("<Type>:<territory>:<key>")``, validated completely on decode.
+
+The territory is part of the id so a node lookup routes to the right schema without asking the
+registry where a key lives; it is validated by the same function as every other territory id, and
+the key by its type, before any SQL runs. A forged id is either rejected here or resolves to
+NOT_FOUND through the ordinary, authorized loaders.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+
+from domain.errors import BadUserInput
+from domain.territories import validate_territory_id
+
+MAX_ID_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NodeKey:
+    type_name: str
+    territory_id: str
+    key: str
+
+
+def encode(type_name: str, territory_id: str, key: str) -> str:
+    raw = f"{type_name}:{territory_id}:{key}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode(value: object) -> NodeKey:
+    """Split a global id into its parts, or raise ``BadUserInput`` saying what is wrong."""
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise BadUserInput("Malformed node id.")
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadUserInput("Malformed node id.") from None
+    parts = raw.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise BadUserInput("Malformed node id.")
+    type_name, territory_id, key = parts
+    validate_territory_id(territory_id)
+    return NodeKey(type_name, territory_id, key)
+
+
+def parse_uuid(key: str) -> uuid.UUID:
+    try:
+        parsed = uuid.UUID(key)
+    except ValueError:
+        raise BadUserInput("Malformed node id.") from None
+    if str(parsed) != key:
+        raise BadUserInput("Malformed node id.")
+    return parsed
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(f"c:{value}".encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    if len(cursor) > MAX_ID_LENGTH:
+        raise BadUserInput("Malformed cursor.")
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadUserInput("Malformed cursor.") from None
+    if not text.startswith("c:"):
+        raise BadUserInput("Malformed cursor.")
+    return text[2:]

@@ -1,0 +1,79 @@
+"""Relay building blocks: the ``Node`` interface and forward-paginated connections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from domain.errors import BadUserInput
+from graph.ids import encode_cursor
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@strawberry.interface(description="An object with a global id, refetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global id; encodes the type, the territory and the key."
+    )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+    @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def page_size(first: int | None) -> int:
+    """Validate ``first``; the caller fetches one row more to learn whether a next page exists."""
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 0 or first > MAX_PAGE_SIZE:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+    return first
+
+
+def connection(
+    rows: Sequence[R],
+    limit: int,
+    *,
+    sort_key: Callable[[R], str],
+    node: Callable[[R], T],
+    after: str | None,
+) -> Connection[T]:
+    """A page from ``rows`` fetched with ``limit + 1`` in keyset order."""
+    page = rows[:limit]
+    edges = [Edge(cursor=encode_cursor(sort_key(r)), node=node(r)) for r in page]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > limit,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

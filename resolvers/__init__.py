@@ -1,0 +1,1 @@
+"""Root fields per area: validate input, check permission, call domain and db through loaders."""

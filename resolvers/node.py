@@ -1,0 +1,65 @@
+"""Relay's ``node``/``nodes``: decode, route to the id's territory, read through its loaders.
+
+Every type that can be refetched registers here; the per-type resolver applies the same visibility
+rules as every other path to that object, so a node lookup never shows more than a list would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from domain.errors import BadUserInput, NotFound
+from domain.territories import validate_territory_id
+from graph import ids
+from graph.context import Info
+from graph.types.community import community_by_id
+from graph.types.relay import Node
+from graph.types.territory import resolve_territory
+
+MAX_NODES = 100
+
+NodeResolver = Callable[[Info, ids.NodeKey], Awaitable[Node | None]]
+
+
+async def _territory(info: Info, key: ids.NodeKey) -> Node | None:
+    if validate_territory_id(key.key) != key.territory_id:
+        raise BadUserInput("Malformed node id.")
+    return await resolve_territory(info, key.territory_id)
+
+
+async def _community(info: Info, key: ids.NodeKey) -> Node | None:
+    return await community_by_id(info, key.territory_id, ids.parse_uuid(key.key))
+
+
+RESOLVERS: dict[str, NodeResolver] = {"Territory": _territory, "Community": _community}
+
+
+def _parse(value: str) -> tuple[NodeResolver, ids.NodeKey]:
+    key = ids.decode(value)
+    resolver = RESOLVERS.get(key.type_name)
+    if resolver is None:
+        raise BadUserInput("Malformed node id.")
+    return resolver, key
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Refetch any object by its global id; NOT_FOUND if not visible.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        resolver, key = _parse(id)
+        found = await resolver(info, key)
+        if found is None:
+            raise NotFound("No such node.")
+        return found
+
+    @strawberry.field(
+        description=f"Refetch up to {MAX_NODES} objects; null for each id that is not visible."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise BadUserInput(f"At most {MAX_NODES} ids per call.")
+        parsed = [_parse(value) for value in ids]
+        return list(await asyncio.gather(*(resolver(info, key) for resolver, key in parsed)))

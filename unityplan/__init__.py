@@ -1,0 +1,1 @@
+"""UnityPlan Graph: operator tooling (settings, CLI, embedded services) shared by every layer."""

@@ -1,0 +1,160 @@
+"""``unityplan``: the operator's command line (migrations, territories, the embedded dev set-up)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from db import registry
+from db.engines import Database
+from db.migrate import migrate_all
+from db.provisioning import create_territory, ensure_database
+from domain.errors import UserFacingError
+from domain.territories import TerritoryKind
+from unityplan.settings import MAIN_SERVER, Settings, get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Operate a UnityPlan Graph deployment.", no_args_is_help=True)
+territory_app = typer.Typer(
+    help="Create, list, export and import territories.", no_args_is_help=True
+)
+app.add_typer(territory_app, name="territory")
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.servers(), pool_size=2)
+
+
+def _run(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` with a fresh Database; expected errors become a message and exit code 2."""
+
+    async def main() -> T:
+        db = _database(get_settings())
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except UserFacingError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade `global` and every territory schema to head (safe to run twice, or concurrently)."""
+    touched = _run(migrate_all)
+    typer.echo(f"migrated global and {len(touched)} territories")
+
+
+@territory_app.command("create")
+def territory_create(
+    territory_id: Annotated[
+        str, typer.Argument(metavar="ID", help="e.g. dk, fn_sami, c_dk_aarhus")
+    ],
+    name: Annotated[str, typer.Option(help="Display name")],
+    kind: Annotated[TerritoryKind, typer.Option(help="What the territory is")],
+    parent: Annotated[str | None, typer.Option(help="Parent territory id")] = None,
+    server: Annotated[str, typer.Option(help="Database server key")] = MAIN_SERVER,
+) -> None:
+    """Register a territory and build its schema on a database server."""
+    record = _run(
+        lambda db: create_territory(
+            db, territory_id=territory_id, name=name, kind=kind, parent_id=parent, server=server
+        )
+    )
+    typer.echo(f"created {record.id} ({record.kind.value}) on {record.db_server}")
+
+
+@territory_app.command("list")
+def territory_list() -> None:
+    """Every registered territory with its kind, status and database server."""
+
+    async def work(db: Database) -> list[registry.TerritoryRecord]:
+        async with db.connect(MAIN_SERVER) as conn:
+            return await registry.all_records(conn)
+
+    for r in _run(work):
+        typer.echo(f"{r.id}\t{r.kind.value}\t{r.status.value}\t{r.db_server}\t{r.name}")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the API with uvicorn on HOST:PORT and WORKERS processes."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "graph.app:app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+    )
+
+
+@app.command()
+def dev(
+    state_dir: Annotated[Path, typer.Option(help="Where embedded services keep their data")] = Path(
+        ".run"
+    ),
+) -> None:
+    """The embedded default: reuse or start services, migrate, add demo data, then serve."""
+    import os
+
+    from db.demo import seed_demo
+    from unityplan.devservices import ensure_services
+
+    urls = ensure_services(
+        state_dir.resolve(),
+        database_url=os.environ.get("DATABASE_URL"),
+        nats_url=os.environ.get("NATS_URL"),
+        redis_url=os.environ.get("REDIS_URL"),
+    )
+    explicit_database = "DATABASE_URL" in os.environ
+    os.environ.update(
+        DATABASE_URL=urls.database_url if explicit_database else _with_database(urls.database_url),
+        NATS_URL=urls.nats_url,
+        REDIS_URL=urls.redis_url,
+    )
+    get_settings.cache_clear()
+    settings = get_settings()
+    for dsn in settings.servers().values():
+        asyncio.run(ensure_database(dsn))
+
+    async def prepare(db: Database) -> list[str]:
+        await migrate_all(db)
+        return await seed_demo(db)
+
+    created = _run(prepare)
+    if created:
+        typer.echo(f"demo territories created: {', '.join(created)}")
+    typer.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql", err=True)
+    serve()
+
+
+def _with_database(dsn: str) -> str:
+    """Embedded and reused servers hold our data in a database of its own, `unityplan`."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(dsn)
+    if url.database in (None, "", "postgres"):
+        url = url.set(database="unityplan")
+    return url.render_as_string(hide_password=False)
+
+
+@app.command("schema")
+def print_schema() -> None:
+    """Print the GraphQL SDL (the checked-in schema.graphql is this output)."""
+    from graph.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
