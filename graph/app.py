@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -17,6 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from db.engines import Database
 from domain.callers import ANONYMOUS
 from graph.context import Context
+from graph.graphiql import graphiql_html, graphiql_static_routes
 from graph.health import healthz, readyz
 from graph.loaders import Loaders
 from graph.schema import schema
@@ -45,6 +46,10 @@ class GraphQLApp(GraphQL[Context, None]):
             loaders=Loaders(self.db),
         )
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL with every asset served by this app, so it works with no CDN in reach."""
+        return HTMLResponse(graphiql_html())
+
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     """Build the app; ``db`` may be passed in by tests that own the engines."""
@@ -56,7 +61,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         pool_timeout=settings.database_pool_timeout,
     )
     redis = Redis.from_url(settings.redis_url)
-    graphql = GraphQLApp(database, graphiql=settings.unityplan_env != "production")
+    graphiql = settings.unityplan_env != "production"
+    graphql = GraphQLApp(database, graphiql=graphiql)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *(graphiql_static_routes() if graphiql else []),
         ],
         lifespan=lifespan,
     )

