@@ -59,7 +59,7 @@ def second_server_dsn() -> Iterator[str]:
     try:
         yield make_url(dsn).set(database=TEST_DATABASE).render_as_string(False)
     finally:
-        stop_postgres(data_dir)
+        stop_postgres(data_dir, remove_data=True)
 
 
 @pytest.fixture(scope="session")
