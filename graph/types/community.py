@@ -14,12 +14,10 @@ from db import communities as community_db
 from db.communities import CommunityRecord
 from graph import ids
 from graph.context import Info
-from graph.types.relay import Connection, connection, page_size
+from graph.types.relay import Connection, Node, connection, page_size
 
 if TYPE_CHECKING:
     from graph.types.territory import Territory
-
-from graph.types.relay import Node
 
 
 @strawberry.enum(description="Who may join a community.")
