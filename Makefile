@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint typecheck
-	@scripts/system-deps.sh services browser
+	@scripts/system-deps.sh services browser node
 	@mkdir -p .run
 	$(BIN)/unityplan services --state-dir .run > .run/services.env
 	set -a && . ./.run/services.env && set +a && $(BIN)/pytest

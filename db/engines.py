@@ -76,6 +76,8 @@ class Database:
                 pool_timeout=self._pool_timeout,
                 pool_pre_ping=True,
                 pool_recycle=1800,
+                # Errors must never carry bound values (password hashes, tokens) into logs.
+                hide_parameters=True,
             )
             listeners = self._listeners
 

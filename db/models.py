@@ -156,6 +156,16 @@ role_assignments = Table(
         "role IN ('global_admin', 'territory_manager', 'moderator', 'content_creator', 'member')",
         name="role_known",
     ),
+    # g0002: who revoked a grant, and one active grant per (identity, role, territory).
+    Column("revoked_by", LargeBinary(32), nullable=True),
+    Index(
+        "uq_role_assignments_active",
+        "identity_hash",
+        "role",
+        func.coalesce(text("territory_id"), ""),
+        unique=True,
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
 )
 
 # --- territory template: every territory's personal data, in its own schema.
@@ -173,6 +183,8 @@ users = Table(
     _updated_at(),
     Index("uq_users_username_lower", func.lower(text("username")), unique=True),
     Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+    # t0002: HMAC(IDENTITY_HASH_KEY, territory:id), the user's handle in `global`.
+    Column("identity_hash", LargeBinary(32), nullable=True, unique=True),
 )
 
 invitation_tokens = Table(

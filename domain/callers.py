@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+
+from domain.errors import Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -10,10 +13,23 @@ class Caller:
     user_id: str | None = None
     territory_id: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
+    # The session family the access token belongs to: what `logout` ends.
+    session_id: str | None = None
 
     @property
     def is_authenticated(self) -> bool:
         return self.user_id is not None
+
+    def account(self) -> tuple[str, uuid.UUID]:
+        """(territory id, user id) of an authenticated caller; ``Unauthenticated`` otherwise."""
+        if self.user_id is None or self.territory_id is None:
+            raise Unauthenticated("Log in first.")
+        return self.territory_id, uuid.UUID(self.user_id)
+
+    def session(self) -> uuid.UUID:
+        if self.session_id is None:
+            raise Unauthenticated("Log in first.")
+        return uuid.UUID(self.session_id)
 
 
 ANONYMOUS = Caller()

@@ -33,3 +33,58 @@ class Unavailable(UserFacingError):
     """A backing service (a territory's database server, say) cannot be reached right now."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+# --- identity and access. Each failure a client can act on has its own stable code.
+
+
+class InvalidCredentials(Unauthenticated):
+    """Wrong identifier or password; deliberately does not say which."""
+
+    code = "INVALID_CREDENTIALS"
+
+
+class TooManyRequests(UserFacingError):
+    """Too many failed attempts from one client address; retry after the window."""
+
+    code = "RATE_LIMITED"
+
+
+class AccountLocked(TooManyRequests):
+    """Too many failed logins for one account; it unlocks by itself after the window."""
+
+    code = "ACCOUNT_LOCKED"
+
+
+class PasswordPolicyViolation(BadUserInput):
+    code = "PASSWORD_POLICY"
+
+
+class AlreadyExists(BadUserInput):
+    code = "ALREADY_EXISTS"
+
+
+class InvitationInvalid(BadUserInput):
+    """Base of the invitation failures; ``code`` says which rule refused it."""
+
+    code = "INVITATION_INVALID"
+
+
+class InvitationNotFound(InvitationInvalid):
+    code = "INVITATION_NOT_FOUND"
+
+
+class InvitationExpired(InvitationInvalid):
+    code = "INVITATION_EXPIRED"
+
+
+class InvitationRevoked(InvitationInvalid):
+    code = "INVITATION_REVOKED"
+
+
+class InvitationExhausted(InvitationInvalid):
+    code = "INVITATION_EXHAUSTED"
+
+
+class InvitationEmailMismatch(InvitationInvalid):
+    code = "INVITATION_EMAIL_MISMATCH"

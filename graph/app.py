@@ -8,43 +8,83 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from db.engines import Database
 from domain.callers import ANONYMOUS
+from domain.errors import Unauthenticated
+from graph.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.context import Context
+from graph.csrf import cors_middleware
 from graph.graphiql import graphiql_html, graphiql_static_routes
 from graph.health import healthz, readyz
 from graph.loaders import Loaders
-from graph.schema import schema
+from graph.policy import Policy, policy
+from graph.schema import Schema, build_schema, schema
+from graph.transport import Transport
 from unityplan.settings import Settings, get_settings
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context."""
+    """Strawberry's ASGI view with our context; HTTP requests go through graph.transport."""
 
-    def __init__(self, db: Database, *, graphiql: bool) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        graphiql: bool,
+        policy: Policy | None = None,
+        graphql_schema: Schema | None = None,
+        auth: AuthServices | None = None,
+    ) -> None:
         super().__init__(
-            schema,
+            graphql_schema or schema,
             graphql_ide="graphiql" if graphiql else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         )
         self.db = db
+        self.auth = auth
+        self.transport = Transport(self, policy or Policy(graphiql=graphiql))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            response = await self.transport(Request(scope, receive))
+            await response(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        caller, auth_error = ANONYMOUS, None
+        if self.auth is not None and isinstance(request, Request):
+            caller, auth_error = await authenticate_http(self.auth, request)
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
             db=self.db,
-            caller=ANONYMOUS,
+            caller=caller,
             loaders=Loaders(self.db),
+            auth=self.auth,
+            auth_error=auth_error,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """WebSocket clients authenticate in ``connection_init``; a bad token closes with 4403."""
+        if self.auth is not None:
+            try:
+                context.caller = await authenticate_ws(self.auth, context.connection_params or {})
+            except Unauthenticated:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+        unset: UnsetType = UNSET
+        return unset
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL with every asset served by this app, so it works with no CDN in reach."""
@@ -61,8 +101,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         pool_timeout=settings.database_pool_timeout,
     )
     redis = Redis.from_url(settings.redis_url)
-    graphiql = settings.unityplan_env != "production"
-    graphql = GraphQLApp(database, graphiql=graphiql)
+    auth = AuthServices.from_settings(settings, redis)
+    front_door = policy(settings)
+    graphiql = front_door.graphiql
+    graphql = GraphQLApp(
+        database,
+        graphiql=graphiql,
+        policy=front_door,
+        graphql_schema=build_schema(front_door),
+        auth=auth,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -77,16 +125,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *(graphiql_static_routes() if graphiql else []),
         ],
         lifespan=lifespan,
+        middleware=cors_middleware(front_door),
     )
     app.state.settings = settings
     app.state.db = database
     app.state.redis = redis
+    app.state.auth = auth
     return app
+
+
+async def jwks(request: Request) -> Response:
+    """The public keys that verify access tokens, by ``kid`` (RFC 7517)."""
+    auth: AuthServices = request.app.state.auth
+    return JSONResponse(auth.config.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 def app() -> Starlette:

@@ -12,6 +12,8 @@ from starlette.websockets import WebSocket
 
 from db.engines import Database
 from domain.callers import Caller
+from domain.errors import Unauthenticated
+from graph.auth import AuthServices
 from graph.loaders import Loaders
 
 
@@ -22,6 +24,16 @@ class Context:
     db: Database
     caller: Caller
     loaders: Loaders
+    # Identity and access (graph/auth.py): the services, and why a presented token was refused.
+    auth: AuthServices | None = None
+    auth_error: Unauthenticated | None = None
+    # Set by Strawberry from a WebSocket's connection_init payload.
+    connection_params: dict[str, object] | None = None
+
+    @property
+    def services(self) -> AuthServices:
+        assert self.auth is not None, "the app always provides AuthServices"
+        return self.auth
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

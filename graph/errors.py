@@ -8,22 +8,36 @@ no stack trace, file path or SQL text is ever sent.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
 from domain.errors import UserFacingError
+from graph.policy import Audience, allows
 
 log = logging.getLogger("unityplan.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+
+# graphql-core's wording when the parser stops at MAX_TOKENS (graph/limits.py sets the cap).
+_TOKEN_LIMIT = re.compile(r"Document contains more than \d+ tokens")
+# graphql-core appends suggestions as one sentence: " Did you mean 'a', 'b' or 'c'?"
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def without_suggestions(message: str) -> str:
+    """``message`` minus graphql-core's "Did you mean" hints, which leak the schema's names."""
+    return _SUGGESTION.sub("", message)
 
 
 def _is_unavailable(error: BaseException) -> bool:
@@ -32,11 +46,19 @@ def _is_unavailable(error: BaseException) -> bool:
     return isinstance(error, (OperationalError, DBAPIError)) and error.connection_invalidated
 
 
-def coded(error: GraphQLError) -> GraphQLError:
-    """Return ``error`` with a code, masking it first if it was not meant for the client."""
+def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False) -> GraphQLError:
+    """Return ``error`` with a code, masking it first if it was not meant for the client.
+
+    ``suggestions=False`` drops "Did you mean" hints; ``debug=True`` (development only) adds an
+    unexpected error's type and message under ``extensions.exception``, never its traceback.
+    """
     original = error.original_error
     extensions = dict(error.extensions or {})
-    if isinstance(original, UserFacingError):
+    if isinstance(error, GraphQLSyntaxError):
+        token_limit = _TOKEN_LIMIT.search(error.message) is not None
+        extensions.setdefault("code", TOO_MANY_TOKENS if token_limit else PARSE_FAILED)
+        message = error.message
+    elif isinstance(original, UserFacingError):
         extensions["code"] = original.code
         message = original.message
     elif original is None or isinstance(original, GraphQLError):
@@ -52,12 +74,16 @@ def coded(error: GraphQLError) -> GraphQLError:
             extensions["code"] = INTERNAL
             message = "Internal server error."
         extensions["errorId"] = error_id
+        if debug:
+            extensions["exception"] = {"type": type(original).__name__, "message": str(original)}
         log.error(
             "unexpected error %s at %s",
             error_id,
             ".".join(map(str, error.path or ())),
             exc_info=(type(original), original, original.__traceback__),
         )
+    if not suggestions:
+        message = without_suggestions(message)
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -70,13 +96,24 @@ def coded(error: GraphQLError) -> GraphQLError:
 
 
 class ErrorCodes(SchemaExtension):
-    """Give every error of a result its code, after execution and before serialisation."""
+    """Give every error of a result its code, after execution and before serialisation.
+
+    ``suggestions`` says which callers see "Did you mean" hints (``Context.caller`` decides);
+    ``mask=False`` (development) adds an unexpected error's type and message for debugging.
+    """
+
+    def __init__(self, *, suggestions: Audience = "all", mask: bool = True) -> None:
+        super().__init__()
+        self.suggestions = suggestions
+        self.mask = mask
 
     def on_operation(self) -> Iterator[None]:
         yield
+        caller = getattr(self.execution_context.context, "caller", None)
+        options = {"suggestions": allows(self.suggestions, caller), "debug": not self.mask}
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [coded(e) for e in result.errors]
+            result.errors = [coded(e, **options) for e in result.errors]
         pre_errors = self.execution_context.pre_execution_errors
         if pre_errors:
-            self.execution_context.pre_execution_errors = [coded(e) for e in pre_errors]
+            self.execution_context.pre_execution_errors = [coded(e, **options) for e in pre_errors]

@@ -70,3 +70,20 @@ class Loaders:
             loader = DataLoader(load)
             self._loaders[(territory_id, name)] = loader
         return cast("DataLoader[K, V]", loader)
+
+    def on_main(
+        self, name: str, batch: Callable[[AsyncConnection, list[K]], Awaitable[Sequence[V]]]
+    ) -> DataLoader[K, V]:
+        """The request's loader ``name`` over ``global`` on the main server (roles, say)."""
+        key = ("global", f"main:{name}")
+        loader = self._loaders.get(key)
+        if loader is None:
+            db = self._db
+
+            async def load(keys: list[K]) -> list[V]:
+                async with db.connect(MAIN_SERVER) as conn:
+                    return list(await batch(conn, keys))
+
+            loader = DataLoader(load)
+            self._loaders[key] = loader
+        return cast("DataLoader[K, V]", loader)

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, ValidationCache
 
 from graph.errors import ErrorCodes
+from graph.limits import DocumentLimits
+from graph.permissions import RejectRefusedToken
+from graph.policy import Policy
 from graph.types.community import Community
 from graph.types.territory import Territory
+from graph.types.user import User
+from resolvers.auth import AuthMutations, AuthQueries
 from resolvers.communities import CommunityQueries
+from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
+from resolvers.roles import RoleMutations
 from resolvers.territories import TerritoryQueries
 
 
 @strawberry.type
-class Query(NodeQueries, TerritoryQueries, CommunityQueries):
+class Query(NodeQueries, TerritoryQueries, CommunityQueries, AuthQueries, InvitationQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(AuthMutations, InvitationMutations, RoleMutations):
     pass
 
 
@@ -30,17 +36,28 @@ class Schema(strawberry.Schema):
         """Logging is ErrorCodes' job: it logs unexpected errors once, under their error id."""
 
 
-schema = Schema(
-    query=Query,
-    types=[Territory, Community],
-    # Factories: a fresh extension per operation; the parse and validation caches themselves are
-    # module-level in Strawberry and shared across requests.
-    extensions=[
-        ErrorCodes,
-        lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
-        lambda: MaxTokensLimiter(max_token_count=2000),
-    ],
-)
+def build_schema(policy: Policy | None = None) -> Schema:
+    """The schema with the front door's policy (limits, suggestions, masking) built in.
+
+    A function of the policy because Strawberry's extensions are per-schema; the SDL does not
+    depend on it, so ``schema`` below (development defaults) serves the SDL export.
+    """
+    policy = policy or Policy()
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Territory, Community, User],
+        # Factories: a fresh extension per operation; the parse and validation caches themselves
+        # are module-level in Strawberry and shared across requests. DocumentLimits comes after
+        # ValidationCache (it measures only documents that validated) and caps tokens itself.
+        extensions=[
+            lambda: ErrorCodes(suggestions=policy.field_suggestions, mask=policy.mask_errors),
+            lambda: ParserCache(maxsize=1024),
+            lambda: ValidationCache(maxsize=1024),
+            lambda: DocumentLimits(policy),
+            RejectRefusedToken,
+        ],
+    )
+
+
+schema = build_schema()

@@ -7,13 +7,16 @@ import strawberry
 from domain.errors import NotFound
 from domain.territories import validate_territory_id
 from graph.context import Info
+from graph.permissions import Public
 from graph.types.community import Community, public_communities
 from graph.types.relay import Connection
 
 
 @strawberry.type
 class CommunityQueries:
-    @strawberry.field(description="A territory's public communities, by slug.")
+    @strawberry.field(
+        description="A territory's public communities, by slug.", permission_classes=[Public]
+    )
     async def communities(
         self, info: Info, territory: str, first: int | None = None, after: str | None = None
     ) -> Connection[Community]:

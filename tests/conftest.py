@@ -132,3 +132,44 @@ async def gql(
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+# --- identity and access: an app of its own with a Redis prefix of its own (tests/test_auth*.py).
+
+AUTH_REDIS_PREFIX = f"unityplan-test-{os.getpid()}:"
+
+
+@pytest.fixture(scope="session")
+def auth_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "redis_key_prefix": AUTH_REDIS_PREFIX,
+            "login_max_failures_per_account": 3,
+            "login_max_failures_per_ip": 1000,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def auth_app(auth_settings: Settings, db: Database) -> AsyncIterator[Any]:
+    from redis.asyncio import Redis
+
+    app = create_app(auth_settings, db)
+    try:
+        yield app
+    finally:
+        redis = Redis.from_url(auth_settings.redis_url)
+        try:
+            keys = [k async for k in redis.scan_iter(match=f"{AUTH_REDIS_PREFIX}*")]
+            if keys:
+                await redis.delete(*keys)
+        finally:
+            await redis.aclose()
+        await app.state.redis.aclose()
+
+
+@pytest.fixture(scope="session")
+async def auth_client(auth_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=auth_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

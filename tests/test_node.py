@@ -48,7 +48,7 @@ async def test_refetch_roundtrip_on_both_servers(client: httpx.AsyncClient) -> N
         raw(b"Community:dk"),
         raw(b"Community:dk:x:y"),
         raw(b"Community::" + str(uuid.uuid4()).encode()),
-        raw(b"User:dk:" + str(uuid.uuid4()).encode()),
+        raw(b"Unknown:dk:" + str(uuid.uuid4()).encode()),
         raw(b"Community:DK:" + str(uuid.uuid4()).encode()),
         raw(b"Community:dk';--:" + str(uuid.uuid4()).encode()),
         raw(b"Community:../dk:" + str(uuid.uuid4()).encode()),

@@ -25,6 +25,8 @@ territory_app = typer.Typer(
     help="Create, list, export and import territories.", no_args_is_help=True
 )
 app.add_typer(territory_app, name="territory")
+invitation_app = typer.Typer(help="Invitations into territories.", no_args_is_help=True)
+app.add_typer(invitation_app, name="invitation")
 
 
 def _database(settings: Settings) -> Database:
@@ -237,3 +239,51 @@ def territory_import(
         typer.echo(f"dropped the source schema on {previous}")
     else:
         typer.echo(f"the old copy on {previous} is untouched; drop it after verifying")
+
+
+@invitation_app.command("bootstrap")
+def invitation_bootstrap(
+    territory_id: Annotated[str, typer.Argument(metavar="TERRITORY", help="e.g. dk")],
+    email: Annotated[str | None, typer.Option(help="Bind the invitation to this email")] = None,
+    uses: Annotated[int, typer.Option(help="How many registrations it allows")] = 1,
+    role: Annotated[
+        str, typer.Option(help="Role it grants besides member (global_admin only in 'global')")
+    ] = "territory_manager",
+    hours: Annotated[int, typer.Option(help="Hours until it expires")] = 168,
+) -> None:
+    """Print a new invitation token for TERRITORY on stdout (e.g. its first manager's)."""
+    from datetime import timedelta
+
+    from db.accounts import active_territory, create_invitation
+    from domain import invitations as rules
+    from domain.accounts import validate_email
+    from domain.errors import BadUserInput, NotFound
+    from domain.roles import Role
+    from domain.territories import validate_territory_id
+
+    async def work(db: Database) -> str:
+        tid = validate_territory_id(territory_id)
+        try:
+            chosen = Role(role)
+        except ValueError:
+            raise BadUserInput(
+                f"Unknown role; one of {', '.join(r.value for r in Role)}."
+            ) from None
+        rules.validate_new(territory_id=tid, max_uses=uses, role=chosen, ttl_seconds=hours * 3600)
+        record = await active_territory(db, tid)
+        if record is None:
+            raise NotFound(f"No active territory '{tid}'.")
+        token, _ = await create_invitation(
+            db,
+            record,
+            email=None if email is None else validate_email(email),
+            max_uses=uses,
+            role=chosen,
+            ttl=timedelta(hours=hours),
+            created_by=None,
+            actor=None,
+        )
+        return token
+
+    # The token alone on stdout, so `TOKEN=$(unityplan invitation bootstrap dk)` works.
+    typer.echo(_run(work))

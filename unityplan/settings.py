@@ -32,6 +32,51 @@ class Settings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every key this process writes to Redis starts with it (tests use one of their own).
+    redis_key_prefix: str = "unityplan:"
+
+    # --- identity and access (see README, "Accounts and tokens").
+    # Ed25519 signing keys as JSON {"kid": "-----BEGIN PRIVATE KEY-----..."}; the newest kid in
+    # JWT_ACTIVE_KID signs, every listed key verifies (rotation). Empty outside production: a
+    # development key is generated (persisted at JWT_DEV_KEY_FILE in development, per process in
+    # test) with a warning.
+    jwt_private_keys: dict[str, str] = Field(default_factory=dict, repr=False)
+    jwt_active_kid: str | None = None
+    jwt_dev_key_file: str = ".run/jwt-dev-ed25519.pem"
+    jwt_issuer: str = "unityplan-graph"
+    jwt_audience: str = "unityplan"
+    access_token_ttl_seconds: int = 600
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # HMAC key of global.user_identities: links global rows to a territory's user without the
+    # federation layer learning who the user is. Required in production; never logged.
+    identity_hash_key: str = Field(default="", repr=False)
+    # Login throttling (Redis): failures per window before the account / client IP is locked.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 30
+    login_failure_window_seconds: int = 900
+    invitation_default_ttl_seconds: int = 7 * 24 * 3600
+
+    # --- the HTTP front door (README, "Limits and the front door"). None means the default of
+    # UNITYPLAN_ENV (graph/policy.py): production shows introspection and "Did you mean"
+    # suggestions only to authenticated callers, serves no GraphiQL, refuses queries over GET
+    # and masks unexpected errors; development and test keep the first three on.
+    introspection: Literal["all", "authenticated", "none"] | None = None
+    field_suggestions: Literal["all", "authenticated", "none"] | None = None
+    graphiql: bool | None = None
+    queries_over_get: bool | None = None
+    mask_errors: bool | None = None
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_directives: int = Field(default=20, ge=0)
+    max_tokens: int = Field(default=2000, ge=1)
+    max_document_bytes: int = Field(default=16_384, ge=1)
+    max_body_bytes: int = Field(default=262_144, ge=1)
+    max_query_cost: int = Field(default=50_000, ge=1)
+    max_page_size: int = Field(default=100, ge=1, le=100)
+    # 0: a JSON array body is refused; N: at most N operations per batch.
+    batch_requests: int = Field(default=0, ge=0)
+    # Browser origins allowed by CORS, JSON: CORS_ORIGINS='["https://app.example"]'.
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("database_servers")
     @classmethod
@@ -39,6 +84,18 @@ class Settings(BaseSettings):
         if MAIN_SERVER in value:
             raise ValueError(f"'{MAIN_SERVER}' is DATABASE_URL's key; name other servers otherwise")
         return value
+
+    def identity_key(self) -> bytes:
+        """The identity HMAC key; a fixed, clearly non-secret one outside production.
+
+        Checked when the API starts (not here: `migrate` and the CLI's territory commands run
+        without it).
+        """
+        if not self.identity_hash_key:
+            if self.unityplan_env == "production":
+                raise ValueError("IDENTITY_HASH_KEY must be set in production")
+            return b"unityplan-development-identity-key"
+        return self.identity_hash_key.encode()
 
     def servers(self) -> dict[str, str]:
         """Every database server by key, the main one included."""

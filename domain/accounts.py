@@ -1,0 +1,69 @@
+"""Accounts: usernames, emails, identity hashes and the opaque secrets we hand out.
+
+Opaque secrets (invitation and refresh tokens) carry 256 random bits and are stored only as their
+SHA-256: a leaked table yields nothing that can be presented. A fast hash is enough because the
+input is uniformly random; passwords, which are not, use argon2id (``domain.passwords``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+
+from domain.errors import BadUserInput
+from domain.territories import validate_territory_id
+
+USERNAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{1,30})[a-z0-9]", re.ASCII)
+EMAIL_MAX = 254
+DISPLAY_NAME_MAX = 128
+SECRET_BYTES = 32  # 256 bits
+
+
+def validate_username(value: str) -> str:
+    """3-32 characters: lower-case ASCII letters, digits, '.', '_', '-'; stored lower-case."""
+    username = value.strip().lower()
+    if USERNAME_RE.fullmatch(username) is None:
+        raise BadUserInput(
+            "A username has 3 to 32 characters: letters, digits, '.', '_' or '-', starting and "
+            "ending with a letter or digit."
+        )
+    return username
+
+
+def validate_email(value: str) -> str:
+    """A deliberately loose check (one '@', a dotted domain, no spaces); stored as given."""
+    email = value.strip()
+    local, at, domain = email.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain.strip(".")
+        or len(email) > EMAIL_MAX
+        or any(c.isspace() for c in email)
+    ):
+        raise BadUserInput("That is not an email address.")
+    return email
+
+
+def validate_display_name(value: str | None, default: str) -> str:
+    name = (value or "").strip() or default
+    if len(name) > DISPLAY_NAME_MAX:
+        raise BadUserInput(f"A display name has at most {DISPLAY_NAME_MAX} characters.")
+    return name
+
+
+def identity_hash(key: bytes, territory_id: str, user_id: uuid.UUID) -> bytes:
+    """HMAC-SHA256 of (territory, user id): the only handle ``global`` has on a user."""
+    message = f"{validate_territory_id(territory_id)}:{user_id}".encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def secret_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()

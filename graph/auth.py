@@ -1,0 +1,138 @@
+"""Authentication of a request, in one place: a bearer token becomes a ``Caller``.
+
+HTTP sends ``Authorization: Bearer <access token>``; WebSocket clients send the same token in the
+``connection_init`` payload (``{"Authorization": "Bearer ..."}`` or ``{"accessToken": "..."}``).
+No token means anonymous. A token that fails verification, or whose session has ended (logout,
+refresh-token reuse), is an ``Unauthenticated`` error for the whole operation rather than a silent
+downgrade to anonymous, so a client learns at once that it must refresh or log in again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from redis.asyncio import Redis
+from starlette.requests import HTTPConnection
+
+from db.accounts import AuthConfig
+from db.authstate import AuthState, Limits
+from domain.callers import ANONYMOUS, Caller
+from domain.errors import Unauthenticated
+from domain.tokens import KeySet, SigningKey, generate_key, load_private_key, private_pem
+from unityplan.settings import Settings
+
+log = logging.getLogger("unityplan.auth")
+
+
+def load_keyset(settings: Settings) -> KeySet:
+    """The configured Ed25519 keys, or a development key outside production (with a warning)."""
+    keys: list[SigningKey]
+    if settings.jwt_private_keys:
+        keys = [load_private_key(kid, pem) for kid, pem in settings.jwt_private_keys.items()]
+        active = settings.jwt_active_kid or sorted(settings.jwt_private_keys)[-1]
+    elif settings.unityplan_env == "production":
+        raise RuntimeError("JWT_PRIVATE_KEYS must be set in production")
+    elif settings.unityplan_env == "development":
+        keys = [_development_key(Path(settings.jwt_dev_key_file))]
+        active = keys[0].kid
+        log.warning(
+            "JWT_PRIVATE_KEYS is not set: signing with the development key in %s",
+            settings.jwt_dev_key_file,
+        )
+    else:
+        keys = [generate_key("test")]
+        active = "test"
+        log.warning("JWT_PRIVATE_KEYS is not set: signing with a key generated for this process")
+    return KeySet(
+        keys, active_kid=active, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+
+
+def _development_key(path: Path) -> SigningKey:
+    """One key per checkout, so several workers and restarts accept each other's tokens."""
+    if path.exists():
+        return load_private_key("dev", path.read_text())
+    key = generate_key("dev")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(private_pem(key))
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class AuthServices:
+    """Process-wide: token keys, identity key, Redis-backed throttling and ended sessions."""
+
+    config: AuthConfig
+    state: AuthState
+
+    def __repr__(self) -> str:
+        return "AuthServices()"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, redis: Redis) -> AuthServices:
+        config = AuthConfig(
+            keys=load_keyset(settings),
+            identity_key=settings.identity_key(),
+            access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+        limits = Limits(
+            per_account=settings.login_max_failures_per_account,
+            per_ip=settings.login_max_failures_per_ip,
+            window_seconds=settings.login_failure_window_seconds,
+        )
+        return cls(config, AuthState(redis, settings.redis_key_prefix, limits))
+
+    async def caller_for(self, token: str) -> Caller:
+        """Verify an access token and that its session has not ended."""
+        claims = self.config.keys.verify(token)
+        if await self.state.is_ended(str(claims.session_id)):
+            raise Unauthenticated("This session has ended; log in again.")
+        return claims.caller()
+
+
+def bearer_token(value: object) -> str | None:
+    """The token of an ``Authorization`` value; raises on a malformed one."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise Unauthenticated("Malformed Authorization header.")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <access token>'.")
+    return token.strip()
+
+
+async def authenticate_http(
+    services: AuthServices, connection: HTTPConnection
+) -> tuple[Caller, Unauthenticated | None]:
+    """The caller of an HTTP request, or anonymous with the reason its token was refused."""
+    try:
+        token = bearer_token(connection.headers.get("authorization"))
+        if token is None:
+            return ANONYMOUS, None
+        return await services.caller_for(token), None
+    except Unauthenticated as error:
+        return ANONYMOUS, error
+
+
+async def authenticate_ws(services: AuthServices, payload: Mapping[str, object]) -> Caller:
+    """The caller of a WebSocket connection from its ``connection_init`` payload."""
+    raw = payload.get("Authorization", payload.get("authorization"))
+    token = bearer_token(raw) if raw is not None else None
+    if token is None:
+        access = payload.get("accessToken")
+        token = access if isinstance(access, str) and access else None
+    if token is None:
+        return ANONYMOUS
+    return await services.caller_for(token)
+
+
+def client_ip(connection: HTTPConnection) -> str:
+    """The peer address (a proxy in front sets it via uvicorn's --proxy-headers, not here)."""
+    return connection.client.host if connection.client else "unknown"

@@ -1,0 +1,183 @@
+"""Helpers of the identity and access tests: invitations, accounts and calls with a token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from db.engines import Database
+from db.models import users
+from tests.conftest import MAIN_DSN, ON_SECOND
+
+CLI = str(Path(sys.executable).parent / "unityplan")
+PASSWORD = "a long enough passphrase 42"
+
+REGISTER = """
+mutation($input: RegisterInput!) {
+  register(input: $input) { id username email displayName territory { code } }
+}"""
+LOGIN = """
+mutation($input: LoginInput!) {
+  login(input: $input) { accessToken refreshToken accessTokenExpiresAt user { id username } }
+}"""
+REFRESH = """
+mutation($t: String!) {
+  refreshSession(refreshToken: $t) { accessToken refreshToken accessTokenExpiresAt }
+}"""
+LOGOUT = "mutation($all: Boolean!) { logout(allSessions: $all) { endedSessions } }"
+ME = "{ me { id username email displayName territory { code } roles { role territory } } }"
+CREATE_INVITATION = """
+mutation($input: CreateInvitationInput!) {
+  createInvitation(input: $input) { token invitation { id maxUses useCount role email } }
+}"""
+
+
+def server_of(territory_id: str) -> str:
+    return ON_SECOND.get(territory_id, "main")
+
+
+async def call(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def cli(db: Database, *args: str) -> tuple[int, str, str]:
+    """Run the real `unityplan` CLI against the suite's two servers."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": MAIN_DSN,
+        "DATABASE_SERVERS": json.dumps({"second": db.dsn("second")}),
+        "UNITYPLAN_ENV": "test",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def bootstrap(db: Database, territory: str, *options: str) -> str:
+    code, out, err = await cli(db, "invitation", "bootstrap", territory, *options)
+    assert code == 0, err
+    token = out.strip()
+    assert token.startswith(f"{territory}.")
+    assert "\n" not in token
+    return token
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+async def register(
+    client: httpx.AsyncClient,
+    token: str,
+    username: str | None = None,
+    email: str | None = None,
+    password: str = PASSWORD,
+) -> dict[str, Any]:
+    username = username or unique()
+    return await call(
+        client,
+        REGISTER,
+        {
+            "input": {
+                "invitationToken": token,
+                "username": username,
+                "email": email or f"{username}@example.org",
+                "password": password,
+            }
+        },
+    )
+
+
+async def login(
+    client: httpx.AsyncClient, identifier: str, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    return await call(
+        client, LOGIN, {"input": {"identifier": identifier, "password": password, **extra}}
+    )
+
+
+async def new_account(
+    client: httpx.AsyncClient, db: Database, territory: str, *bootstrap_options: str
+) -> dict[str, Any]:
+    """Bootstrap an invitation, register with it and log in; returns tokens and the user."""
+    token = await bootstrap(db, territory, *bootstrap_options)
+    username = unique()
+    body = await register(client, token, username)
+    assert "errors" not in body, body
+    logged = await login(client, username, territory=territory)
+    assert "errors" not in logged, logged
+    result: dict[str, Any] = logged["data"]["login"]
+    return result
+
+
+async def user_count(db: Database, territory: str) -> int:
+    async with db.connect(server_of(territory), territory) as conn:
+        return int((await conn.execute(select(func.count()).select_from(users))).scalar_one())
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+async def invite(
+    db: Database,
+    territory: str,
+    *,
+    email: str | None = None,
+    max_uses: int = 1,
+    role: str = "member",
+    hours: int = 24,
+) -> str:
+    """An invitation made in-process (the CLI path is tested on its own: it is slower)."""
+    from datetime import timedelta
+
+    from db.accounts import active_territory, create_invitation
+    from domain.roles import Role
+
+    record = await active_territory(db, territory)
+    assert record is not None
+    token, _ = await create_invitation(
+        db,
+        record,
+        email=email,
+        max_uses=max_uses,
+        role=Role(role),
+        ttl=timedelta(hours=hours),
+        created_by=None,
+        actor=None,
+    )
+    return token
+
+
+async def account(
+    client: httpx.AsyncClient, db: Database, territory: str, role: str = "member"
+) -> dict[str, Any]:
+    token = await invite(db, territory, role=role)
+    username = unique()
+    body = await register(client, token, username)
+    assert "errors" not in body, body
+    logged = await login(client, username, territory=territory)
+    assert "errors" not in logged, logged
+    result: dict[str, Any] = logged["data"]["login"]
+    return result

@@ -1,0 +1,81 @@
+"""WebSocket clients authenticate with the access token in the `connection_init` payload."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import httpx
+import pytest
+
+from db.engines import Database
+from domain.tokens import private_pem
+from graph.app import create_app
+from tests.authkit import account
+from unityplan.settings import Settings
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its TestClient; httpx still drives its WebSocket session.
+    warnings.filterwarnings("ignore", "Using `httpx`", UserWarning)
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`:UserWarning")
+
+PROTOCOL = "graphql-transport-ws"
+
+
+def ws_app(auth_app: Any, auth_settings: Settings) -> Any:
+    """A second app instance (its own loop, pools) that trusts the same signing key."""
+    keys = auth_app.state.auth.config.keys
+    kid = next(iter(keys._keys))
+    pem = private_pem(keys._keys[kid])
+    return create_app(auth_settings.model_copy(update={"jwt_private_keys": {kid: pem}}))
+
+
+def run(app: Any, init: dict[str, object] | None, query: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    with TestClient(app) as client, client.websocket_connect("/graphql", [PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": init or {}})
+        ack = ws.receive_json()
+        messages.append(ack)
+        if ack["type"] != "connection_ack":
+            return messages
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        while True:
+            message = ws.receive_json()
+            messages.append(message)
+            if message["type"] in ("complete", "error"):
+                return messages
+
+
+async def test_connection_init_token_authenticates(
+    auth_client: httpx.AsyncClient, auth_app: Any, auth_settings: Settings, db: Database
+) -> None:
+    user = await account(auth_client, db, "dk")
+    app = ws_app(auth_app, auth_settings)
+    me = "{ me { username } }"
+
+    messages = run(app, {"Authorization": f"Bearer {user['accessToken']}"}, me)
+    nxt = next(m for m in messages if m["type"] == "next")
+    assert nxt["payload"]["data"]["me"]["username"] == user["user"]["username"]
+
+    messages = run(app, {"accessToken": user["accessToken"]}, me)
+    assert next(m for m in messages if m["type"] == "next")["payload"]["data"]["me"]
+
+    anonymous = run(app, None, me)
+    payload = next(m for m in anonymous if m["type"] == "next")["payload"]
+    assert payload["data"] is None
+    # Over WebSocket, Strawberry's stream path does not run ErrorCodes' post-processing yet, so
+    # the error has no extensions.code here (reported to the transport work); the message is ours.
+    assert payload["errors"][0]["message"] == "Log in first."
+
+
+async def test_bad_token_closes_the_connection(auth_app: Any, auth_settings: Settings) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    app = ws_app(auth_app, auth_settings)
+    with TestClient(app) as client, client.websocket_connect("/graphql", [PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer x.y.z"}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4403
