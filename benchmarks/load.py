@@ -6,23 +6,30 @@ Runs by hand, never in CI (timings on a shared 2-core machine are not assertions
 
 It creates its own database `unityplan_bench` on DATABASE_URL's server (default 127.0.0.1:5432),
 seeds territories dk and se with communities, serves the real app with uvicorn in a subprocess on a
-free port, and drives it from this process with keep-alive HTTP connections. Prints req/s and
-p50/p95/p99 latency per query and concurrency level.
+free port, and drives it with wrk (Debian package `wrk`; else, slower, from this process with
+httpx) over keep-alive connections. Prints req/s and p50/p95/p99 latency per query and
+concurrency level.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import secrets
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import make_url
 
@@ -65,6 +72,52 @@ async def seed(dsn: str) -> None:
         await db.dispose()
 
 
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = os.getenv("UNITYPLAN_BENCH_BODY")
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.status, e.connect, e.read, e.timeout))
+end
+"""
+
+
+def run_wrk(
+    url: str, query: str, concurrency: int, seconds: float
+) -> tuple[float, float, float, float]:
+    """Load from wrk (C, one thread): the Python client would saturate a core before the server."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    env = {**os.environ, "UNITYPLAN_BENCH_BODY": json.dumps({"query": query})}
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{round(seconds)}s",
+            "-s",
+            script.name,
+            f"{url}/graphql",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+    line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+    requests, duration_us, p50, p95, p99, *errors = (int(v) for v in line.split()[1:])
+    status, connect, read, timeouts = errors
+    if status or connect or read:
+        raise RuntimeError(f"failures: {status=} {connect=} {read=}")
+    # wrk counts requests still in flight when the run ends as timeouts; they are not failures.
+    del timeouts
+    return requests / (duration_us / 1e6), p50 / 1000, p95 / 1000, p99 / 1000
+
+
 async def drive(url: str, query: str, concurrency: int, seconds: float) -> list[float]:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -81,6 +134,15 @@ async def drive(url: str, query: str, concurrency: int, seconds: float) -> list[
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies
+
+
+def _ed25519_pem() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -103,6 +165,12 @@ async def main() -> None:
         "PORT": str(port),
         "WORKERS": str(args.workers),
         "UNITYPLAN_ENV": "production",
+        # Throwaway secrets: production refuses to start without them.
+        "IDENTITY_HASH_KEY": secrets.token_hex(32),
+        "JWT_PRIVATE_KEYS": json.dumps({"bench": _ed25519_pem()}),
+        # Anonymous load with inline documents, and enough budget not to measure the limiter.
+        "TRUSTED_DOCUMENTS": "off",
+        "RATE_LIMIT": "false",
     }
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measured part
         [str(Path(sys.executable).parent / "unityplan"), "serve"],
@@ -122,14 +190,15 @@ async def main() -> None:
                     await asyncio.sleep(0.1)
         print(f"{'query':8} {'conc':>5} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         for name, query in QUERIES.items():
-            await drive(url, query, 4, 1.0)  # warm-up: caches, pools
+            await drive(url, query, 4, 1.0)  # warm-up (caches, pools); checks the answers
             for concurrency in (1, 10, 100):
-                lat = await drive(url, query, concurrency, args.seconds)
-                print(
-                    f"{name:8} {concurrency:>5} {len(lat) / args.seconds:>9.1f} "
-                    f"{percentile(lat, 50):>8.1f} {percentile(lat, 95):>8.1f} "
-                    f"{percentile(lat, 99):>8.1f}"
-                )
+                if shutil.which("wrk"):
+                    rps, p50, p95, p99 = run_wrk(url, query, concurrency, args.seconds)
+                else:
+                    lat = await drive(url, query, concurrency, args.seconds)
+                    rps = len(lat) / args.seconds
+                    p50, p95, p99 = (percentile(lat, q) for q in (50, 95, 99))
+                print(f"{name:8} {concurrency:>5} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f}")
     finally:
         server.terminate()
         server.wait(timeout=10)

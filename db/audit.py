@@ -27,6 +27,10 @@ class AuditAction(StrEnum):
     ROLE_REVOKED = "role.revoked"
     INVITATION_CREATED = "invitation.created"
     INVITATION_REVOKED = "invitation.revoked"
+    COMMUNITY_CREATED = "community.created"
+    COMMUNITY_MEMBER_ADDED = "community.member_added"
+    COMMUNITY_MEMBER_REMOVED = "community.member_removed"
+    COMMUNITY_ROLE_CHANGED = "community.role_changed"
 
 
 async def record(

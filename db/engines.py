@@ -24,6 +24,10 @@ from unityplan.settings import MAIN_SERVER
 StatementListener = Callable[[str, str], None]
 """Called with (server key, SQL text) before every statement: metrics and statement counting."""
 
+EngineListener = Callable[[str, AsyncEngine], None]
+"""Called with (server key, engine) for each engine, once, when it is created: SQL tracing and
+pool metrics (graph/observability) attach to engines this way, since they are created lazily."""
+
 
 def async_url(dsn: str) -> URL:
     """Accept plain ``postgresql://`` DSNs from operators and use the asyncpg driver."""
@@ -45,6 +49,7 @@ class Database:
         self._engines: dict[str, AsyncEngine] = {}
         self._routed: dict[tuple[str, str], AsyncEngine] = {}
         self._listeners: list[StatementListener] = []
+        self._engine_listeners: list[EngineListener] = []
 
     @property
     def server_keys(self) -> list[str]:
@@ -63,6 +68,15 @@ class Database:
 
     def remove_statement_listener(self, listener: StatementListener) -> None:
         self._listeners.remove(listener)
+
+    def add_engine_listener(self, listener: EngineListener) -> None:
+        """Call ``listener`` for every engine: those that exist now and each one created later."""
+        self._engine_listeners.append(listener)
+        for server, engine in self._engines.items():
+            listener(server, engine)
+
+    def remove_engine_listener(self, listener: EngineListener) -> None:
+        self._engine_listeners.remove(listener)
 
     def engine(self, server: str) -> AsyncEngine:
         engine = self._engines.get(server)
@@ -87,6 +101,8 @@ class Database:
 
             event.listen(engine.sync_engine, "before_cursor_execute", _before)
             self._engines[server] = engine
+            for engine_listener in self._engine_listeners:
+                engine_listener(server, engine)
         return engine
 
     def territory_engine(self, server: str, territory_id: str) -> AsyncEngine:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -168,6 +169,17 @@ role_assignments = Table(
     ),
 )
 
+# g0003: GraphQL documents registered by their SHA-256 (graph/documents.py). Immutable: a hash
+# names one text forever, so every process may cache them. Operations only, no personal data.
+trusted_documents = Table(
+    "trusted_documents",
+    global_metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
+    _created_at(),
+    CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+)
+
 # --- territory template: every territory's personal data, in its own schema.
 
 users = Table(
@@ -238,4 +250,132 @@ settings = Table(
     Column("key", String(128), primary_key=True),
     Column("value", JSONB, nullable=False),
     _updated_at(),
+)
+
+# --- t0003: profiles, privacy, social groups and community memberships (personal data: here only).
+
+profiles = Table(
+    "profiles",
+    territory_metadata,
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("bio", Text, nullable=True),
+    Column("location", Text, nullable=True),
+    Column("birthdate", Date, nullable=True),
+    Column("avatar_ref", Text, nullable=True),
+    Column("primary_language", String(35), nullable=True),
+    Column("preferred_translation_language", String(35), nullable=True),
+    # domain/privacy.py: the profile's preset and per-field overrides ({"birthdate": "only_me"}).
+    Column("visibility", String(16), nullable=False, server_default="territory"),
+    Column(
+        "field_visibility",
+        JSONB,
+        nullable=False,
+        server_default=text("""'{"birthdate": "only_me"}'::jsonb"""),
+    ),
+    Column("notification_preferences", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _created_at(),
+    _updated_at(),
+    CheckConstraint(
+        "visibility IN ('only_me', 'family', 'friends', 'community', 'territory', "
+        "'all_territories', 'public')",
+        name="visibility_known",
+    ),
+)
+
+language_proficiencies = Table(
+    "language_proficiencies",
+    territory_metadata,
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("language", String(35), primary_key=True),
+    Column("level", String(8), nullable=False),
+    _updated_at(),
+    CheckConstraint("level IN ('a1', 'a2', 'b1', 'b2', 'c1', 'c2', 'native')", name="level_known"),
+)
+
+social_links = Table(
+    "social_links",
+    territory_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("platform", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("label", Text, nullable=True),
+    _created_at(),
+    Index("ix_social_links_user_id", "user_id"),
+)
+
+social_groups = Table(
+    "social_groups",
+    territory_metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "owner_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    _created_at(),
+    CheckConstraint("kind IN ('family', 'friends', 'custom')", name="kind_known"),
+    Index("uq_social_groups_owner_name", "owner_id", func.lower(text("name")), unique=True),
+    Index(
+        "uq_social_groups_owner_kind",
+        "owner_id",
+        "kind",
+        unique=True,
+        postgresql_where=text("kind <> 'custom'"),
+    ),
+)
+
+social_group_members = Table(
+    "social_group_members",
+    territory_metadata,
+    Column(
+        "group_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.social_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # A member may live in any territory: (territory, user id) names them without copying data.
+    Column("member_territory", String(48), primary_key=True),
+    Column("member_user_id", UUID(as_uuid=True), primary_key=True),
+    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_social_group_members_member", "member_territory", "member_user_id"),
+)
+
+community_memberships = Table(
+    "community_memberships",
+    territory_metadata,
+    Column(
+        "community_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.communities.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", String(16), nullable=False, server_default="member"),
+    Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("role IN ('member', 'moderator', 'admin')", name="role_known"),
+    Index("ix_community_memberships_user_id", "user_id"),
 )

@@ -23,17 +23,25 @@ from domain.errors import Unauthenticated
 from graph.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.context import Context
 from graph.csrf import cors_middleware
+from graph.frontdoor import WSLimits, configure_front_door
 from graph.graphiql import graphiql_html, graphiql_static_routes
 from graph.health import healthz, readyz
-from graph.loaders import Loaders
+from graph.loaders import BatchObserver, Loaders
+from graph.observability import Observability, configure_logging
 from graph.policy import Policy, policy
+from graph.runtime import tune_gc
 from graph.schema import Schema, build_schema, schema
 from graph.transport import Transport
+from graph.websocket import TransportWSHandler
 from unityplan.settings import Settings, get_settings
 
 
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context; HTTP requests go through graph.transport."""
+
+    # graphql-transport-ws only, through graph/websocket.py's per-operation checks.
+    graphql_transport_ws_handler_class = TransportWSHandler
+    ws_limits = WSLimits()
 
     def __init__(
         self,
@@ -43,6 +51,7 @@ class GraphQLApp(GraphQL[Context, None]):
         policy: Policy | None = None,
         graphql_schema: Schema | None = None,
         auth: AuthServices | None = None,
+        observe_batch: BatchObserver | None = None,
     ) -> None:
         super().__init__(
             graphql_schema or schema,
@@ -51,6 +60,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.auth = auth
+        self.observe_batch = observe_batch
         self.transport = Transport(self, policy or Policy(graphiql=graphiql))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,7 +81,11 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             db=self.db,
             caller=caller,
-            loaders=Loaders(self.db),
+            loaders=(
+                Loaders(self.db, observe=self.observe_batch)
+                if self.observe_batch is not None
+                else Loaders(self.db)
+            ),
             auth=self.auth,
             auth_error=auth_error,
         )
@@ -91,8 +105,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return HTMLResponse(graphiql_html())
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
-    """Build the app; ``db`` may be passed in by tests that own the engines."""
+def create_app(
+    settings: Settings | None = None,
+    db: Database | None = None,
+    observability: Observability | None = None,
+) -> Starlette:
+    """Build the app; ``db`` may be passed in by tests that own the engines, ``observability``
+    by tests that read its metrics or spans (else it is built from the settings)."""
     settings = settings or get_settings()
     owns_db = db is None
     database = db or Database(
@@ -104,19 +123,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     auth = AuthServices.from_settings(settings, redis)
     front_door = policy(settings)
     graphiql = front_door.graphiql
+    observe = observability or Observability.from_settings(settings)
+    observe.attach(database)
     graphql = GraphQLApp(
         database,
         graphiql=graphiql,
         policy=front_door,
-        graphql_schema=build_schema(front_door),
+        graphql_schema=build_schema(front_door, observe.schema_extensions()),
         auth=auth,
+        observe_batch=observe.observe_batch,
     )
+    configure_front_door(graphql, settings, database, redis)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        tune_gc(settings.gc_gen0_threshold)
         try:
             yield
         finally:
+            observe.shutdown()
             await redis.aclose()
             if owns_db:
                 await database.dispose()
@@ -129,14 +154,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *(graphiql_static_routes() if graphiql else []),
+            *observe.routes(),
         ],
         lifespan=lifespan,
-        middleware=cors_middleware(front_door),
+        # The request id first (outermost): every response, CORS preflights included, has one.
+        middleware=[observe.middleware(), *cors_middleware(front_door)],
     )
     app.state.settings = settings
     app.state.db = database
     app.state.redis = redis
     app.state.auth = auth
+    app.state.observability = observe
     return app
 
 
@@ -147,5 +175,6 @@ async def jwks(request: Request) -> Response:
 
 
 def app() -> Starlette:
-    """Factory for ``uvicorn --factory graph.app:app``."""
+    """Factory for ``uvicorn --factory graph.app:app``; each worker process configures its logs."""
+    configure_logging(get_settings())
     return create_app()

@@ -16,6 +16,7 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult
 
 from domain.errors import UserFacingError
@@ -28,6 +29,8 @@ UNAVAILABLE = "SERVICE_UNAVAILABLE"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+BAD_REQUEST = "BAD_REQUEST"
 
 # graphql-core's wording when the parser stops at MAX_TOKENS (graph/limits.py sets the cap).
 _TOKEN_LIMIT = re.compile(r"Document contains more than \d+ tokens")
@@ -61,6 +64,12 @@ def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False)
     elif isinstance(original, UserFacingError):
         extensions["code"] = original.code
         message = original.message
+    elif isinstance(original, (CannotGetOperationTypeError, InvalidOperationTypeError)):
+        # Strawberry's streaming path (WebSocket) reports an unknown or missing operation name,
+        # or a disallowed operation type, as an error wrapping these: the client's mistake.
+        unresolved = isinstance(original, CannotGetOperationTypeError)
+        extensions["code"] = OPERATION_RESOLUTION_FAILURE if unresolved else BAD_REQUEST
+        message = error.message
     elif original is None or isinstance(original, GraphQLError):
         # Parse, validation and input-coercion errors: graphql-core's messages are safe to show.
         extensions.setdefault("code", VALIDATION_FAILED if original is None else "BAD_USER_INPUT")
@@ -117,3 +126,17 @@ class ErrorCodes(SchemaExtension):
         pre_errors = self.execution_context.pre_execution_errors
         if pre_errors:
             self.execution_context.pre_execution_errors = [coded(e, **options) for e in pre_errors]
+
+    def on_stream_result(self, result: object) -> Iterator[None]:
+        """Code each result of ``Schema.stream`` (WebSocket) before the transport sends it.
+
+        Strawberry's streaming path yields every result from inside the operation hook, so the
+        post-processing in ``on_operation`` runs only after the result has left; this hook runs
+        before. Incremental-delivery frames (``@defer``) carry no top-level ``errors`` list.
+        """
+        errors = getattr(result, "errors", None)
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and errors:
+            caller = getattr(self.execution_context.context, "caller", None)
+            suggestions = allows(self.suggestions, caller)
+            result.errors = [coded(e, suggestions=suggestions, debug=not self.mask) for e in errors]
+        yield

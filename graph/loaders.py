@@ -7,6 +7,7 @@ routes them is itself a loader on ``global``, primed by any registry page the re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar, cast
 
 from aiodataloader import DataLoader
@@ -24,18 +25,28 @@ V = TypeVar("V")
 TerritoryBatch = Callable[[AsyncConnection, str, list[K]], Awaitable[Sequence[V]]]
 """Loads values for ``keys`` (in order) through a connection routed to the territory."""
 
+BatchObserver = Callable[[str, str, int], AbstractContextManager[None]]
+"""Wraps each batch, called with (loader name, territory, number of keys): the batch-size metric
+and the batch's trace span (graph/observability). The default does nothing."""
+
+
+def _unobserved(_loader: str, _territory: str, _size: int) -> AbstractContextManager[None]:
+    return nullcontext()
+
 
 class Loaders:
     """The request's loader registry."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, observe: BatchObserver = _unobserved) -> None:
         self._db = db
+        self._observe = observe
         self._loaders: dict[tuple[str, str], DataLoader[Any, Any]] = {}
         self.territories: DataLoader[str, TerritoryRecord | None] = DataLoader(self._territories)
 
     async def _territories(self, ids: list[str]) -> list[TerritoryRecord | None]:
-        async with self._db.connect(MAIN_SERVER) as conn:
-            found = await registry.by_ids(conn, ids)
+        with self._observe("territories", "global", len(ids)):
+            async with self._db.connect(MAIN_SERVER) as conn:
+                found = await registry.by_ids(conn, ids)
         return [found.get(i) for i in ids]
 
     def prime_territories(self, records: Sequence[TerritoryRecord]) -> None:
@@ -64,8 +75,9 @@ class Loaders:
                 record = await self.active_territory(territory_id)
                 if record is None:
                     return [missing] * len(keys)
-                async with db.connect(record.db_server, territory_id) as conn:
-                    return list(await batch(conn, territory_id, keys))
+                with self._observe(name, territory_id, len(keys)):
+                    async with db.connect(record.db_server, territory_id) as conn:
+                        return list(await batch(conn, territory_id, keys))
 
             loader = DataLoader(load)
             self._loaders[(territory_id, name)] = loader
@@ -81,8 +93,9 @@ class Loaders:
             db = self._db
 
             async def load(keys: list[K]) -> list[V]:
-                async with db.connect(MAIN_SERVER) as conn:
-                    return list(await batch(conn, keys))
+                with self._observe(name, "global", len(keys)):
+                    async with db.connect(MAIN_SERVER) as conn:
+                        return list(await batch(conn, keys))
 
             loader = DataLoader(load)
             self._loaders[key] = loader

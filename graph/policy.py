@@ -15,6 +15,7 @@ from domain.callers import Caller
 from unityplan.settings import Settings
 
 Audience = Literal["all", "authenticated", "none"]
+TrustedMode = Literal["off", "allow", "anonymous-registered-only", "registered-only"]
 
 
 def allows(audience: Audience, caller: Caller | None) -> bool:
@@ -52,6 +53,8 @@ class Policy:
     max_body_bytes: int = 262_144
     batch_requests: int = 0
     cors_origins: tuple[str, ...] = ()
+    # Who may send document text rather than a registered document (graph/documents.py).
+    trusted_documents: TrustedMode = "allow"
 
 
 def policy(settings: Settings) -> Policy:
@@ -82,4 +85,6 @@ def policy(settings: Settings) -> Policy:
         max_body_bytes=settings.max_body_bytes,
         batch_requests=settings.batch_requests,
         cors_origins=tuple(settings.cors_origins),
+        trusted_documents=settings.trusted_documents
+        or ("anonymous-registered-only" if production else "allow"),
     )

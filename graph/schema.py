@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from graph.errors import ErrorCodes
 from graph.limits import DocumentLimits
 from graph.permissions import RejectRefusedToken
 from graph.policy import Policy
 from graph.types.community import Community
+from graph.types.profile import Profile
 from graph.types.territory import Territory
 from graph.types.user import User
 from resolvers.auth import AuthMutations, AuthQueries
-from resolvers.communities import CommunityQueries
+from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
+from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.roles import RoleMutations
+from resolvers.social_groups import SocialGroupMutations
 from resolvers.territories import TerritoryQueries
 
 
 @strawberry.type
-class Query(NodeQueries, TerritoryQueries, CommunityQueries, AuthQueries, InvitationQueries):
+class Query(
+    NodeQueries, TerritoryQueries, CommunityQueries, AuthQueries, InvitationQueries, ProfileQueries
+):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutations, InvitationMutations, RoleMutations):
+class Mutation(
+    AuthMutations,
+    InvitationMutations,
+    RoleMutations,
+    ProfileMutations,
+    SocialGroupMutations,
+    CommunityMutations,
+):
     pass
 
 
@@ -36,21 +50,27 @@ class Schema(strawberry.Schema):
         """Logging is ErrorCodes' job: it logs unexpected errors once, under their error id."""
 
 
-def build_schema(policy: Policy | None = None) -> Schema:
+def build_schema(
+    policy: Policy | None = None,
+    observers: Sequence[Callable[[], SchemaExtension]] = (),
+) -> Schema:
     """The schema with the front door's policy (limits, suggestions, masking) built in.
 
     A function of the policy because Strawberry's extensions are per-schema; the SDL does not
-    depend on it, so ``schema`` below (development defaults) serves the SDL export.
+    depend on it, so ``schema`` below (development defaults) serves the SDL export. ``observers``
+    (graph/observability: metrics, tracing) come first, so their hooks enclose every other
+    extension's: they see the final error codes and time the parser and validation caches.
     """
     policy = policy or Policy()
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Territory, Community, User],
+        types=[Territory, Community, User, Profile],
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level in Strawberry and shared across requests. DocumentLimits comes after
         # ValidationCache (it measures only documents that validated) and caps tokens itself.
         extensions=[
+            *observers,
             lambda: ErrorCodes(suggestions=policy.field_suggestions, mask=policy.mask_errors),
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),

@@ -13,6 +13,10 @@ here and only execution is left to the schema. What this module guarantees:
   wrong type (400), content types other than ``application/json`` (415), CSRF-forgeable POSTs (400);
 * GET runs queries only (mutations: 405) and only when ``QUERIES_OVER_GET`` allows;
 * batches (a JSON array) are refused unless ``BATCH_REQUESTS`` is set, then bounded by it;
+* trusted documents (graph/documents.py): ``documentId`` and APQ hashes resolve to registered
+  texts, and callers the mode does not trust with free text run registered documents only;
+* rate limits (graph/ratelimit.py): one token per operation from the caller's bucket, taken
+  before the body is read; an empty bucket answers 429 with ``Retry-After``;
 * an unexpected failure in this layer is a masked 500 with an error id, its detail only logged.
 """
 
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
@@ -32,8 +37,10 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graph.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
-from graph.errors import INTERNAL, coded
+from graph.documents import DocumentRefused, Resolved, TrustedDocuments
+from graph.errors import INTERNAL, UNAVAILABLE, coded
 from graph.policy import Policy, allows
+from graph.ratelimit import RATE_LIMITED, RateLimiter, retry_message
 
 if TYPE_CHECKING:
     from strawberry.schema.base import BaseSchema
@@ -83,10 +90,12 @@ class View(Protocol):
 class Operation:
     """One validated GraphQL-over-HTTP request's parameters."""
 
-    query: str
+    query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    # The GraphQL-over-HTTP draft's persisted document id, "sha256:<hex>" (graph/documents.py).
+    document_id: str | None = None
 
 
 def _media_type(header: str) -> tuple[str, dict[str, str]]:
@@ -169,9 +178,14 @@ def parse_params(params: object) -> Operation:
     if not isinstance(params, dict):
         raise HTTPError(400, BAD_REQUEST, "A GraphQL request must be a JSON object.")
     query = params.get("query")
-    if query is None:
+    document_id = params.get("documentId")
+    if document_id is not None and not isinstance(document_id, str):
+        raise HTTPError(400, BAD_REQUEST, "`documentId` must be a string.")
+    extensions = params.get("extensions")
+    persisted = isinstance(extensions, dict) and extensions.get("persistedQuery") is not None
+    if query is None and document_id is None and not persisted:
         raise HTTPError(400, BAD_REQUEST, "The request has no `query`.")
-    if not isinstance(query, str):
+    if query is not None and not isinstance(query, str):
         raise HTTPError(400, BAD_REQUEST, "`query` must be a string.")
     variables = params.get("variables")
     if variables is not None and not isinstance(variables, dict):
@@ -179,16 +193,15 @@ def parse_params(params: object) -> Operation:
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise HTTPError(400, BAD_REQUEST, "`operationName` must be a string or null.")
-    extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise HTTPError(400, BAD_REQUEST, "`extensions` must be an object or null.")
-    return Operation(query, variables, operation_name, extensions)
+    return Operation(query, variables, operation_name, extensions, document_id)
 
 
 def _get_params(request: Request) -> dict[str, object]:
     """GET parameters; ``variables`` and ``extensions`` are URL-encoded JSON."""
     params: dict[str, object] = {}
-    for key in ("query", "operationName", "variables", "extensions"):
+    for key in ("query", "operationName", "variables", "extensions", "documentId"):
         values = request.query_params.getlist(key)
         if len(values) > 1:
             raise HTTPError(400, BAD_REQUEST, f"`{key}` is given more than once.")
@@ -223,9 +236,17 @@ def _error_body(code: str, message: str) -> dict[str, object]:
 class Transport:
     """Serve one HTTP request at ``/graphql`` for ``view`` under ``policy``."""
 
-    def __init__(self, view: View, policy: Policy) -> None:
+    def __init__(
+        self,
+        view: View,
+        policy: Policy,
+        documents: TrustedDocuments | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.view = view
         self.policy = policy
+        self.documents = documents
+        self.limiter = limiter
 
     def _allowed_methods(self) -> str:
         return "GET, POST" if self.policy.queries_over_get else "POST"
@@ -274,15 +295,17 @@ class Transport:
                 NOT_ACCEPTABLE,
                 f"Responses are {GRAPHQL_RESPONSE_JSON} or {JSON}; `Accept` allows neither.",
             )
+        # The context authenticates the caller, whose bucket pays before the body is even read.
+        context = await self._context(request)
+        await self._take(request, context, 1)
         if method == "GET":
             payload: object = _get_params(request)
         else:
             payload = await self._post_payload(request)
 
         if isinstance(payload, list):
-            return await self._batch(request, payload, media)
+            return await self._batch(request, payload, media, context)
         operation = parse_params(payload)
-        context = await self._context(request)
         response_body, status = await self._execute(request, operation, context, media)
         return self._render(response_body, media, status, sub_response=context.response)
 
@@ -304,7 +327,17 @@ class Transport:
         del sub_response.headers["content-length"]
         return await self.view.get_context(request, sub_response)
 
-    async def _batch(self, request: Request, items: list[Any], media: str) -> Response:
+    async def _take(self, request: Request, context: Any, cost: int) -> None:
+        """Charge ``cost`` operations to the caller's bucket; raise 429 when it is empty."""
+        if self.limiter is None:
+            return
+        wait = await self.limiter.take(getattr(context, "caller", None), request, cost)
+        if wait:
+            raise HTTPError(429, RATE_LIMITED, retry_message(wait), {"Retry-After": str(wait)})
+
+    async def _batch(
+        self, request: Request, items: list[Any], media: str, context: Any
+    ) -> Response:
         limit = self.policy.batch_requests
         if limit == 0:
             raise HTTPError(400, BATCHING_DISABLED, "Batched requests are disabled.")
@@ -313,7 +346,7 @@ class Transport:
         if len(items) > limit:
             raise HTTPError(400, BATCH_TOO_LARGE, f"At most {limit} operations per batch.")
         operations = [parse_params(item) for item in items]
-        context = await self._context(request)
+        await self._take(request, context, len(operations) - 1)  # the request paid for one
         # Sequential on purpose: one request must not fan out into parallel database work.
         bodies = [(await self._execute(request, op, context, JSON))[0] for op in operations]
         return self._render(bodies, media, 200, sub_response=context.response)
@@ -322,13 +355,21 @@ class Transport:
         self, request: Request, operation: Operation, context: Any, media: str
     ) -> tuple[dict[str, object], int]:
         limit = self.policy.limits.max_document_bytes
-        if len(operation.query.encode()) > limit:
+        if operation.query is not None and len(operation.query.encode()) > limit:
+            raise HTTPError(413, DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
+        try:
+            resolved = await self._resolve(operation, context)
+        except DocumentRefused as refused:
+            if refused.malformed:
+                raise HTTPError(400, refused.code, refused.message) from None
+            return self._request_error(refused.code, refused.message, media)
+        if len(resolved.query.encode()) > limit:
             raise HTTPError(413, DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
         get = request.method == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
             result = await self.view.schema.execute(
-                operation.query,
+                resolved.query,
                 variable_values=operation.variables,
                 context_value=context,
                 operation_name=operation.operation_name,
@@ -361,7 +402,32 @@ class Transport:
                 else coded(e, suggestions=suggestions, debug=not self.policy.mask_errors)
                 for e in result.errors
             ]
+        if resolved.register_as is not None and result.data is not None and self.documents:
+            # APQ (TRUSTED_DOCUMENTS=allow): remember a text only once it parsed, validated and ran.
+            try:
+                await self.documents.register(resolved.register_as, resolved.query)
+            except (OSError, SQLAlchemyError):
+                log.warning("could not register persisted document %s", resolved.register_as)
         return self._result(result, media)
+
+    async def _resolve(self, operation: Operation, context: Any) -> Resolved:
+        """The text ``operation`` runs (graph/documents.py); a database outage is a 503."""
+        if self.documents is None:
+            if operation.query is None:
+                raise HTTPError(400, BAD_REQUEST, "The request has no `query`.")
+            return Resolved(operation.query)
+        try:
+            return await self.documents.resolve(
+                operation.query,
+                operation.document_id,
+                operation.extensions,
+                getattr(context, "caller", None),
+            )
+        except (OSError, TimeoutError, SQLAlchemyError):
+            log.exception("trusted documents are unreachable")
+            raise HTTPError(
+                503, UNAVAILABLE, "A backing service is unavailable; retry later."
+            ) from None
 
     @staticmethod
     def _request_error(code: str, message: str, media: str) -> tuple[dict[str, object], int]:

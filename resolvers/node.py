@@ -17,6 +17,7 @@ from graph import ids
 from graph.context import Info
 from graph.permissions import Public
 from graph.types.community import community_by_id
+from graph.types.profile import profile_view
 from graph.types.relay import Node
 from graph.types.territory import resolve_territory
 from graph.types.user import user_by_id
@@ -41,10 +42,16 @@ async def _user(info: Info, key: ids.NodeKey) -> Node | None:
     return await user_by_id(info, key.territory_id, ids.parse_uuid(key.key))
 
 
+async def _profile(info: Info, key: ids.NodeKey) -> Node | None:
+    # Anyone: the profile's privacy settings decide, per field, what this caller sees.
+    return await profile_view(info, key.territory_id, ids.parse_uuid(key.key))
+
+
 RESOLVERS: dict[str, NodeResolver] = {
     "Territory": _territory,
     "Community": _community,
     "User": _user,
+    "Profile": _profile,
 }
 
 

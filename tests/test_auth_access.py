@@ -281,6 +281,8 @@ GLOBAL_COLUMNS = {
         "details",
     },
     "territory_managers": {"identity_hash", "territory_id", "granted_by", "created_at"},
+    # GraphQL operation texts by hash (trusted documents): schema text, never user data.
+    "trusted_documents": {"sha256", "body", "created_at"},
     "role_assignments": {
         "id",
         "identity_hash",

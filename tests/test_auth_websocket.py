@@ -65,9 +65,9 @@ async def test_connection_init_token_authenticates(
     anonymous = run(app, None, me)
     payload = next(m for m in anonymous if m["type"] == "next")["payload"]
     assert payload["data"] is None
-    # Over WebSocket, Strawberry's stream path does not run ErrorCodes' post-processing yet, so
-    # the error has no extensions.code here (reported to the transport work); the message is ours.
+    # Coded over WebSocket too (ErrorCodes.on_stream_result; more in tests/test_websocket.py).
     assert payload["errors"][0]["message"] == "Log in first."
+    assert payload["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
 async def test_bad_token_closes_the_connection(auth_app: Any, auth_settings: Settings) -> None:

@@ -13,7 +13,7 @@ import os
 import sys
 import uuid
 import zipfile
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
     """Rows in EVERY template table, with the content that breaks naive dumps; returns counts."""
     alice, bob = uuid.uuid4(), uuid.uuid4()
     token_a, token_b = uuid.uuid4(), uuid.uuid4()
+    garden, family, custom = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     odd_tz = timezone(timedelta(hours=5, minutes=45))
     rows: dict[str, list[dict[str, Any]]] = {
         "users": [
@@ -103,7 +104,7 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
         "invitation_uses": [{"id": uuid.uuid4(), "invitation_id": token_a, "user_id": bob}],
         "communities": [
             {
-                "id": uuid.uuid4(),
+                "id": garden,
                 "slug": "plain-garden",
                 "name": "Plain Garden",
                 "description": "",
@@ -124,6 +125,45 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
                 "is_public": False,
                 "created_by": bob,
             },
+        ],
+        "profiles": [
+            {
+                "user_id": alice,
+                "bio": AWKWARD,
+                "location": AWKWARD[:40],
+                "birthdate": date(1904, 2, 29),
+                "avatar_ref": "file:3f2b8c1e-1111-4a2b-9c3d-0123456789ab",
+                "primary_language": "sma",
+                "visibility": "friends",
+                "field_visibility": {"bio": "public", "birthdate": "only_me"},
+                "notification_preferences": {"quiet_hours": {"time_zone": "Europe/Oslo"}},
+            },
+            {"user_id": bob},
+        ],
+        "language_proficiencies": [
+            {"user_id": alice, "language": "se", "level": "b1"},
+            {"user_id": alice, "language": "sr-Latn", "level": "native"},
+        ],
+        "social_links": [
+            {
+                "id": uuid.uuid4(),
+                "user_id": alice,
+                "platform": "custom",
+                "url": "https://example.org/?q=a,b;c\\d",
+                "label": AWKWARD[:60],
+            }
+        ],
+        "social_groups": [
+            {"id": family, "owner_id": alice, "kind": "family", "name": "Family"},
+            {"id": custom, "owner_id": alice, "kind": "custom", "name": AWKWARD[:50]},
+        ],
+        "social_group_members": [
+            {"group_id": family, "member_territory": "se", "member_user_id": uuid.uuid4()},
+            {"group_id": custom, "member_territory": TID, "member_user_id": bob},
+        ],
+        "community_memberships": [
+            {"community_id": garden, "user_id": alice, "role": "admin"},
+            {"community_id": garden, "user_id": bob},
         ],
         "settings": [
             {
@@ -425,6 +465,13 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         invitation_uses.name,
         communities.name,
         settings_table.name,
+        # t0003
+        "profiles",
+        "language_proficiencies",
+        "social_links",
+        "social_groups",
+        "social_group_members",
+        "community_memberships",
     }
 
 

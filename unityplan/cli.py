@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -93,14 +94,21 @@ def serve() -> None:
     """Serve the API with uvicorn on HOST:PORT and WORKERS processes."""
     import uvicorn
 
+    from graph.observability import configure_logging
+
     settings = get_settings()
+    # Our handler (JSON, request ids, redaction) for uvicorn's loggers too; the app's middleware
+    # writes the access log, with the request id and without the query string.
+    configure_logging(settings)
     uvicorn.run(
         "graph.app:app",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
-        log_level="info",
+        workers=settings.workers or os.cpu_count() or 1,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -287,3 +295,41 @@ def invitation_bootstrap(
 
     # The token alone on stdout, so `TOKEN=$(unityplan invitation bootstrap dk)` works.
     typer.echo(_run(work))
+
+
+# --- trusted documents (graph/documents.py): the operations anonymous callers may run.
+documents_app = typer.Typer(help="Trusted (persisted) GraphQL documents.", no_args_is_help=True)
+app.add_typer(documents_app, name="documents")
+
+
+@documents_app.command("register")
+def documents_register(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help=".graphql files or JSON manifests {hash: text}"),
+    ],
+) -> None:
+    """Verify every document against the schema, then register them all (idempotent).
+
+    Prints one line per document: its id (`sha256:<hex>`), operation name, and whether it is new.
+    Nothing is registered if any document fails to parse or validate.
+    """
+    from db.documents import register
+    from graph.registration import RegistrationError, collect
+    from graph.schema import schema
+
+    try:
+        candidates = collect(files, schema._schema, get_settings().max_document_bytes)
+    except RegistrationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(db: Database) -> set[str]:
+        async with db.transaction(MAIN_SERVER) as conn:
+            return await register(conn, [(c.sha256, c.text) for c in candidates])
+
+    new = _run(work)
+    for c in candidates:
+        state = "registered" if c.sha256 in new else "already registered"
+        typer.echo(f"sha256:{c.sha256}\t{c.name}\t{state}")
+    typer.echo(f"{len(new)} new, {len(candidates) - len(new)} already registered", err=True)

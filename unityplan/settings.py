@@ -21,7 +21,10 @@ class Settings(BaseSettings):
     unityplan_env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    # uvicorn worker processes; 0 = one per CPU core (throughput scales about linearly).
+    workers: int = Field(default=1, ge=0)
+    # Generation-0 GC threshold once serving (graph/runtime.py); 0 keeps CPython's default (700).
+    gc_gen0_threshold: int = 50_000
 
     # The main server holds `global` and, unless the registry says otherwise, new territories.
     database_url: str = "postgresql://postgres@127.0.0.1:5432/unityplan"
@@ -77,6 +80,52 @@ class Settings(BaseSettings):
     batch_requests: int = Field(default=0, ge=0)
     # Browser origins allowed by CORS, JSON: CORS_ORIGINS='["https://app.example"]'.
     cors_origins: list[str] = Field(default_factory=list)
+    # Trusted documents (graph/documents.py): off | allow | anonymous-registered-only |
+    # registered-only; None: production anonymous-registered-only, elsewhere allow.
+    trusted_documents: (
+        Literal["off", "allow", "anonymous-registered-only", "registered-only"] | None
+    ) = None
+    # Rate limits (graph/ratelimit.py): a Redis token bucket per authenticated caller, else per
+    # client address; BURST requests at once, refilled at PER_SECOND.
+    rate_limit: bool = True
+    rate_limit_anonymous_per_second: float = Field(default=5.0, gt=0)
+    rate_limit_anonymous_burst: int = Field(default=60, ge=1)
+    rate_limit_authenticated_per_second: float = Field(default=20.0, gt=0)
+    rate_limit_authenticated_burst: int = Field(default=200, ge=1)
+    # Proxies whose X-Forwarded-For is believed, JSON: TRUSTED_PROXIES='["10.0.0.0/8"]'.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # WebSocket (graphql-transport-ws only; graph/websocket.py).
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    ws_max_concurrent_operations: int = Field(default=20, ge=1)
+    ws_max_operations_per_connection: int = Field(default=1000, ge=1)
+
+    # --- observability (README, "Observability"; graph/observability).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # One JSON object per line (production, log shippers) or readable text (a terminal).
+    log_format: Literal["json", "text"] = "json"
+    # GET /metrics (Prometheus). With METRICS_TOKEN set it needs "Authorization: Bearer <token>".
+    metrics_enabled: bool = True
+    metrics_token: str = Field(default="", repr=False)
+    # Distinct operation names with a label of their own; later names count as "other".
+    metrics_max_operations: int = Field(default=200, ge=0)
+    # Span exporter: none (tracing off, zero cost), console (stdout) or otlp (HTTP/protobuf to
+    # OTEL_EXPORTER_OTLP_ENDPOINT, read by the exporter itself).
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_service_name: str = "unityplan-graph"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
+        return value
 
     @field_validator("database_servers")
     @classmethod

@@ -12,12 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import communities as community_db
 from db.communities import CommunityRecord
+from domain.communities import CommunityRole as DomainCommunityRole
 from graph import ids
 from graph.context import Info
 from graph.types.relay import Connection, Node, connection, page_size
 
 if TYPE_CHECKING:
+    from graph.types.membership import CommunityMember
     from graph.types.territory import Territory
+
+CommunityRole = strawberry.enum(
+    DomainCommunityRole, name="CommunityRole", description="A member's role in one community."
+)
 
 
 @strawberry.enum(description="Who may join a community.")
@@ -33,10 +39,13 @@ class Community(Node):
     description: str
     visibility: CommunityVisibility
     created_at: datetime
-    territory_code: strawberry.Private[str]
+    territory: Annotated[Territory, strawberry.lazy("graph.types.territory")] = strawberry.field(
+        description="The territory whose schema holds this community."
+    )
 
     @classmethod
-    def from_record(cls, record: CommunityRecord) -> Community:
+    def from_record(cls, record: CommunityRecord, territory: Territory) -> Community:
+        """``territory`` is shared by every community of a page: a plain attribute, no resolver."""
         return cls(
             id=strawberry.ID(ids.encode("Community", record.territory_id, str(record.id))),
             slug=record.slug,
@@ -46,18 +55,33 @@ class Community(Node):
                 CommunityVisibility.PUBLIC if record.is_public else CommunityVisibility.INVITE_ONLY
             ),
             created_at=record.created_at,
-            territory_code=record.territory_id,
+            territory=territory,
         )
 
-    @strawberry.field(description="The territory whose schema holds this community.")
-    async def territory(
-        self, info: Info
-    ) -> Annotated[Territory, strawberry.lazy("graph.types.territory")]:
-        from graph.types.territory import Territory
+    @strawberry.field(description="Your role here; null when you are not a member.")
+    async def viewer_role(self, info: Info) -> DomainCommunityRole | None:
+        from graph.types.membership import viewer_role
 
-        record = await info.context.loaders.active_territory(self.territory_code)
-        assert record is not None, "a community is only read through its active territory"
-        return Territory.from_record(record)
+        return await viewer_role(info, self.territory.code, uuid.UUID(ids.decode(self.id).key))
+
+    @strawberry.field(
+        description="Members by join date, each with their profile as they let you see it. Null "
+        "unless you are an account of this community's territory."
+    )
+    async def members(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[CommunityMember, strawberry.lazy("graph.types.membership")]] | None:
+        from graph.types.membership import members
+
+        key = uuid.UUID(ids.decode(self.id).key)
+        return await members(info, self.territory.code, key, first=first, after=after)
+
+
+async def _territory_node(info: Info, territory_id: str) -> Territory | None:
+    from graph.types.territory import Territory
+
+    record = await info.context.loaders.active_territory(territory_id)
+    return None if record is None else Territory.from_record(record)
 
 
 async def _by_ids(
@@ -85,7 +109,8 @@ async def community_by_id(info: Info, territory_id: str, key: uuid.UUID) -> Comm
     record = await loader.load(key)
     if record is None or not record.is_public:
         return None
-    return Community.from_record(record)
+    territory = await _territory_node(info, territory_id)
+    return None if territory is None else Community.from_record(record, territory)
 
 
 async def public_communities(
@@ -98,11 +123,18 @@ async def public_communities(
         territory_id, "public_communities", _public_pages, missing=no_rows
     )
     rows = await loader.load((after_slug, limit + 1))
+    territory = await _territory_node(info, territory_id)
+    if territory is None:  # the loader answered `no_rows` for an unknown or inactive territory
+        rows = []
     by_id = info.context.loaders.in_territory(
         territory_id, "community_by_id", _by_ids, missing=None
     )
     for row in rows:
         by_id.prime(row.id, row)
     return connection(
-        rows, limit, sort_key=lambda r: r.slug, node=Community.from_record, after=after_slug
+        rows,
+        limit,
+        sort_key=lambda r: r.slug,
+        node=lambda r: Community.from_record(r, territory),  # type: ignore[arg-type]
+        after=after_slug,
     )

@@ -1,7 +1,10 @@
 """User accounts as the graph shows them: to themselves and to those who manage their territory.
 
-Profile fields (avatar, bio, visibility) arrive later with the profile work; a ``User`` is only
-ever built after the root field or ``node`` lookup decided the caller may see it (``visible``).
+A ``User`` is only ever built after the root field or ``node`` lookup decided the caller may see
+it (``visible``). Everyone else meets a person through their ``Profile`` (graph/types/profile.py),
+governed by the person's privacy settings; ``User.profile`` goes through the same enforcement, so
+a manager reading an account sees the profile only as far as its owner allows. Settings (privacy,
+notifications, social groups) are the owner's alone.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from graph.context import Info
 from graph.types.relay import Node
 
 if TYPE_CHECKING:
+    from graph.types.membership import CommunityMembership
+    from graph.types.profile import NotificationPreferencesType, PrivacySettings, Profile
+    from graph.types.social_group import SocialGroup
     from graph.types.territory import Territory
 
 RoleEnum = strawberry.enum(Role, name="Role", description="What a role grant allows.")
@@ -70,6 +76,60 @@ class User(Node):
         ihash = info.context.services.config.identity(self.territory_code, self.user_id)
         loader = info.context.loaders.on_main("grants_by_identity", _grants)
         return [RoleGrant(role=g.role, territory=g.territory_id) for g in await loader.load(ihash)]
+
+    @strawberry.field(
+        description="The profile as its owner's privacy settings let you see it (all of it for "
+        "the owner). Null when it shows you nothing."
+    )
+    async def profile(
+        self, info: Info
+    ) -> Annotated[Profile, strawberry.lazy("graph.types.profile")] | None:
+        from graph.types.profile import profile_view
+
+        return await profile_view(info, self.territory_code, self.user_id)
+
+    @strawberry.field(description="Privacy preset and per-field settings. Null unless you own it.")
+    async def privacy(
+        self, info: Info
+    ) -> Annotated[PrivacySettings, strawberry.lazy("graph.types.profile")] | None:
+        from graph.types.profile import PrivacySettings, own_row
+
+        row = await own_row(info, self.territory_code, self.user_id)
+        return None if row is None else PrivacySettings.from_row(row)
+
+    @strawberry.field(description="E-mail and push settings, quiet hours. Null unless you own it.")
+    async def notification_preferences(
+        self, info: Info
+    ) -> Annotated[NotificationPreferencesType, strawberry.lazy("graph.types.profile")] | None:
+        from domain.profiles import NotificationPreferences
+        from graph.types.profile import NotificationPreferencesType, own_row
+
+        row = await own_row(info, self.territory_code, self.user_id)
+        if row is None:
+            return None
+        prefs = NotificationPreferences.from_json(row.notifications)
+        return NotificationPreferencesType.from_domain(prefs)
+
+    @strawberry.field(
+        description="Your social groups (Family, Friends first). Null unless you own them."
+    )
+    async def social_groups(
+        self, info: Info
+    ) -> list[Annotated[SocialGroup, strawberry.lazy("graph.types.social_group")]] | None:
+        from graph.types.social_group import groups_of_owner
+
+        caller = info.context.caller
+        if caller.territory_id != self.territory_code or caller.user_id != str(self.user_id):
+            return None
+        return await groups_of_owner(info, self.territory_code, self.user_id)
+
+    @strawberry.field(description="Communities this account belongs to, oldest membership first.")
+    async def communities(
+        self, info: Info
+    ) -> list[Annotated[CommunityMembership, strawberry.lazy("graph.types.membership")]]:
+        from graph.types.membership import memberships_of
+
+        return await memberships_of(info, self.territory_code, self.user_id)
 
 
 async def _grants(conn: AsyncConnection, keys: list[bytes]) -> list[list[Grant]]:

@@ -1,0 +1,71 @@
+"""Communities inside a territory: names, membership roles and who may change membership.
+
+A community lives in one territory's schema and its members are accounts of that territory (a
+person of another territory joins communities of their own). Public communities are joined
+directly; invite-only ones only through a community admin (or a territory manager) adding the
+person. Every community keeps at least one admin, so it never ends up unmanageable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from domain.errors import BadUserInput
+from domain.roles import can_manage_territory
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+SLUG_MAX = 64
+NAME_MAX = 120
+DESCRIPTION_MAX = 2000
+GROUP_NAME_MAX = 64
+MAX_CUSTOM_GROUPS = 50
+MAX_GROUP_MEMBERS = 1000
+
+
+class CommunityRole(StrEnum):
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+def validate_slug(value: str) -> str:
+    slug = value.strip().lower()
+    if len(slug) > SLUG_MAX or SLUG.fullmatch(slug) is None:
+        raise BadUserInput(
+            f"A community slug has at most {SLUG_MAX} characters: lower-case letters and digits "
+            "in groups joined by single hyphens ('repair-cafe')."
+        )
+    return slug
+
+
+def validate_name(value: str, *, what: str = "community name", limit: int = NAME_MAX) -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise BadUserInput(f"A {what} cannot be empty.")
+    if len(name) > limit:
+        raise BadUserInput(f"A {what} has at most {limit} characters.")
+    return name
+
+
+def validate_description(value: str) -> str:
+    text = value.strip()
+    if len(text) > DESCRIPTION_MAX:
+        raise BadUserInput(f"A description has at most {DESCRIPTION_MAX} characters.")
+    return text
+
+
+def can_manage_members(
+    caller_roles: Iterable[str], territory_id: str, caller_community_role: CommunityRole | None
+) -> bool:
+    """Add members and change their roles: the community's admins and the territory's managers."""
+    return caller_community_role is CommunityRole.ADMIN or can_manage_territory(
+        caller_roles, territory_id
+    )
+
+
+def check_admins_remain(admin_count: int, *, losing_admin: bool) -> None:
+    """Refuse a change that would leave the community without an admin."""
+    if losing_admin and admin_count <= 1:
+        raise BadUserInput("A community keeps at least one admin: appoint another one first.")

@@ -1,0 +1,127 @@
+"""The owner's social groups. Only the owner ever reaches them (``User.socialGroups`` on oneself).
+
+A member may live in any territory; their profile is shown through ``profile_view`` like any
+other, so being in someone's group never shows more of a person than they allow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import strawberry
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import social_groups as group_db
+from db.social_groups import GroupRecord, MemberRef
+from graph import ids
+from graph.context import Info
+from graph.types.profile import Profile, profile_view
+
+
+class SocialGroupKind(StrEnum):
+    FAMILY = "family"
+    FRIENDS = "friends"
+    CUSTOM = "custom"
+
+
+SocialGroupKindEnum = strawberry.enum(
+    SocialGroupKind,
+    name="SocialGroupKind",
+    description="FAMILY and FRIENDS exist for everyone and widen what the FAMILY and FRIENDS "
+    "visibilities show; CUSTOM groups only organise contacts.",
+)
+
+
+@strawberry.type(description="Someone in one of your social groups.")
+class SocialGroupMember:
+    user_id: strawberry.ID = strawberry.field(description="The member's `User` id.")
+    added_at: datetime
+    territory_code: strawberry.Private[str]
+    key: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="Their profile as they let you see it; null if nothing.")
+    async def profile(self, info: Info) -> Profile | None:
+        return await profile_view(info, self.territory_code, self.key)
+
+
+@strawberry.type(description="A group of people you keep (only you see your groups).")
+class SocialGroup:
+    id: strawberry.ID
+    name: str
+    kind: SocialGroupKind
+    territory_code: strawberry.Private[str]
+    key: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_record(cls, territory_id: str, record: GroupRecord) -> SocialGroup:
+        return cls(
+            id=strawberry.ID(ids.encode("SocialGroup", territory_id, str(record.id))),
+            name=record.name,
+            kind=SocialGroupKind(record.kind),
+            territory_code=territory_id,
+            key=record.id,
+        )
+
+    @strawberry.field(description="Members, oldest first.")
+    async def members(self, info: Info) -> list[SocialGroupMember]:
+        found = await members_loader(info, self.territory_code).load(self.key)
+        return [
+            SocialGroupMember(
+                user_id=strawberry.ID(ids.encode("User", m.territory_id, str(m.user_id))),
+                added_at=m.added_at,
+                territory_code=m.territory_id,
+                key=m.user_id,
+            )
+            for m in found
+        ]
+
+
+async def _groups(
+    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
+) -> list[list[GroupRecord]]:
+    found = await group_db.groups_of(conn, keys)
+    return [found.get(k, []) for k in keys]
+
+
+async def _members(
+    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
+) -> list[list[MemberRef]]:
+    found = await group_db.members_of(conn, keys)
+    return [found.get(k, []) for k in keys]
+
+
+def groups_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, list[GroupRecord]]:
+    none: list[GroupRecord] = []
+    return info.context.loaders.in_territory(territory_id, "social_groups", _groups, missing=none)
+
+
+def members_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, list[MemberRef]]:
+    none: list[MemberRef] = []
+    return info.context.loaders.in_territory(
+        territory_id, "social_group_members", _members, missing=none
+    )
+
+
+async def groups_of_owner(info: Info, territory_id: str, owner: uuid.UUID) -> list[SocialGroup]:
+    """The owner's groups, Family and Friends first even before they were ever written.
+
+    Default groups have ids derived from the owner (``default_group_id``), so a read never has
+    to write them: the first change (``ensure_defaults``) creates them under the same ids.
+    """
+    found = await groups_loader(info, territory_id).load(owner)
+    kinds = {g.kind for g in found}
+    now = datetime.now(UTC)
+    defaults = [
+        GroupRecord(group_db.default_group_id(owner, kind), owner, kind, name, now)
+        for kind, name in group_db.DEFAULT_GROUPS
+        if kind not in kinds
+    ]
+    return [
+        SocialGroup.from_record(territory_id, g)
+        for g in sorted(
+            [*defaults, *found], key=lambda g: (g.kind == "custom", g.kind, g.name.lower())
+        )
+    ]

@@ -1,0 +1,162 @@
+"""GraphQL over WebSocket: the graphql-transport-ws protocol only, with the front door's rules.
+
+Why only graphql-transport-ws: the legacy ``graphql-ws`` (subscriptions-transport-ws) protocol had
+an authentication bypass in Strawberry, and no current client needs it; a client that offers only
+``graphql-ws`` is accepted and closed at once with 4406 (Strawberry's "Subprotocol not
+acceptable"). A client must send ``connection_init`` within ``WS_CONNECTION_INIT_TIMEOUT_SECONDS``
+or the server closes with 4408.
+
+Each ``subscribe`` message passes, in order, the checks an HTTP request passes, and a refusal is an
+``error`` message for that operation with ``extensions.code``; the connection stays open (other
+operations on it go on), so a client needs no reconnect logic for these:
+
+* ``CONNECTION_OPERATION_LIMIT``: the connection already received
+  ``WS_MAX_OPERATIONS_PER_CONNECTION`` subscribe messages (refused ones included); open a new one;
+* ``TOO_MANY_OPERATIONS``: ``WS_MAX_CONCURRENT_OPERATIONS`` operations are still running on it;
+* ``RATE_LIMITED``: the caller's bucket (graph/ratelimit.py; the caller from ``connection_init``,
+  else the client address) is empty; ``extensions.retryAfter`` gives the seconds to wait;
+* trusted documents (graph/documents.py), as over HTTP, and ``DOCUMENT_TOO_LARGE``.
+
+Protocol violations (a subscribe before the ack, a reused id, a malformed message) still close
+the connection with Strawberry's 44xx codes. Every error the schema produces over this transport
+is coded by ``ErrorCodes.on_stream_result`` (graph/errors.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, cast
+
+from graphql import GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    _OperationStreamClosed,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+
+from graph.context import Context
+from graph.documents import DocumentRefused
+from graph.errors import BAD_REQUEST, UNAVAILABLE, coded
+from graph.policy import allows
+from graph.ratelimit import RATE_LIMITED, retry_message
+
+if TYPE_CHECKING:
+    from graph.app import GraphQLApp
+
+log = logging.getLogger("unityplan.websocket")
+
+TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+CONNECTION_OPERATION_LIMIT = "CONNECTION_OPERATION_LIMIT"
+DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler with per-operation limits and trusted documents.
+
+    The view (graph.app.GraphQLApp) provides the limits (``ws_limits``) and, through its HTTP
+    transport, the same policy, trusted documents and rate limiter as HTTP requests.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received = 0
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # closes with 4401 or 4409
+            return
+        payload = cast("dict[str, Any] | None", message.get("payload"))
+        query = payload.get("query") if isinstance(payload, dict) else None
+        if not isinstance(payload, dict) or not isinstance(query, (str, type(None))):
+            await self.websocket.close(code=4400, reason="Invalid subscribe payload")
+            return
+        try:
+            payload["query"] = await self._admit(payload)
+        except _Refused as refused:
+            error = GraphQLError(
+                refused.message, extensions={"code": refused.code, **refused.extra}
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
+    async def _send_result_stream(self, operation: Any, result_source: Any) -> None:
+        """Strawberry's loop, plus a coded ``error`` for what escapes ``Schema.stream``.
+
+        An extension hook that raises before Strawberry can wrap the error (the parser cache's
+        syntax errors, say) ends the stream with an exception; Strawberry would only log it and
+        send ``complete``, so the client would never learn why.
+        """
+        try:
+            await super()._send_result_stream(operation, result_source)
+        except _OperationStreamClosed:
+            raise
+        except Exception as exc:
+            policy = cast("GraphQLApp", self.view).transport.policy
+            error = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            suggestions = allows(policy.field_suggestions, self.context.caller)
+            coded_error = coded(error, suggestions=suggestions, debug=not policy.mask_errors)
+            await operation.send_initial_errors([coded_error])
+
+    async def _admit(self, payload: dict[str, Any]) -> str:
+        """The text this operation runs, once it passed every check; raises ``_Refused``."""
+        view = cast("GraphQLApp", self.view)
+        limits = view.ws_limits
+        self.received += 1
+        if self.received > limits.max_operations_per_connection:
+            raise _Refused(
+                CONNECTION_OPERATION_LIMIT,
+                f"This connection ran its {limits.max_operations_per_connection} operations; "
+                "open a new one.",
+            )
+        if len(self.operations) >= limits.max_concurrent_operations:
+            raise _Refused(
+                TOO_MANY_OPERATIONS,
+                f"At most {limits.max_concurrent_operations} operations run at once on a "
+                "connection; complete one first.",
+            )
+        transport = view.transport
+        caller = self.context.caller
+        if transport.limiter is not None:
+            wait = await transport.limiter.take(caller, self.context.request)
+            if wait:
+                raise _Refused(RATE_LIMITED, retry_message(wait), retryAfter=wait)
+        query: str | None = payload.get("query")
+        limit = transport.policy.limits.max_document_bytes
+        if query is not None and len(query.encode()) > limit:
+            raise _Refused(DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
+        if transport.documents is not None:
+            try:
+                # No APQ registration over WebSocket: only HTTP requests register (``allow``).
+                query = (
+                    await transport.documents.resolve(
+                        query, payload.get("documentId"), payload.get("extensions"), caller
+                    )
+                ).query
+            except DocumentRefused as refused:
+                raise _Refused(refused.code, refused.message) from None
+            except (OSError, TimeoutError, SQLAlchemyError):
+                log.exception("trusted documents are unreachable")
+                raise _Refused(
+                    UNAVAILABLE, "A backing service is unavailable; retry later."
+                ) from None
+        if query is None:
+            raise _Refused(BAD_REQUEST, "The request has no `query`.")
+        if len(query.encode()) > limit:
+            raise _Refused(DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
+        return query
+
+
+class _Refused(Exception):
+    """One operation refused before it ran: an ``error`` message, the connection stays open."""
+
+    def __init__(self, code: str, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra

@@ -1,0 +1,215 @@
+"""Unit tests of the privacy, profile and community rules (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from domain.communities import CommunityRole, can_manage_members, check_admins_remain
+from domain.errors import BadUserInput
+from domain.privacy import (
+    DEFAULT_FIELD_VISIBILITY,
+    DEFAULT_PRESET,
+    ProfileField,
+    Relation,
+    Viewer,
+    Visibility,
+    can_see,
+    parse_overrides,
+    relation_of,
+    visible_fields,
+)
+from domain.profiles import (
+    PLATFORMS,
+    Channel,
+    NotificationEvent,
+    NotificationPreferences,
+    quiet_hours,
+    validate_avatar,
+    validate_birthdate,
+    validate_language,
+    validate_social_link,
+    validate_time_zone,
+)
+
+R = Relation
+# visibility -> relations that may see, written out (not derived from the code).
+TABLE = {
+    Visibility.ONLY_ME: {R.SELF},
+    Visibility.FAMILY: {R.SELF, R.FAMILY},
+    Visibility.FRIENDS: {R.SELF, R.FAMILY, R.FRIEND},
+    Visibility.COMMUNITY: {R.SELF, R.FAMILY, R.FRIEND, R.COMMUNITY},
+    Visibility.TERRITORY: {R.SELF, R.FAMILY, R.FRIEND, R.COMMUNITY, R.TERRITORY},
+    Visibility.ALL_TERRITORIES: set(R) - {R.ANONYMOUS},
+    Visibility.PUBLIC: set(R),
+}
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+@pytest.mark.parametrize("relation", list(Relation))
+def test_can_see_table(visibility: Visibility, relation: Relation) -> None:
+    assert can_see(relation, visibility) is (relation in TABLE[visibility])
+
+
+def test_seven_presets() -> None:
+    assert len(Visibility) == 7
+
+
+def test_relation_is_the_closest_that_holds() -> None:
+    me = Viewer("dk", "a")
+    args = {"owner_territory": "dk", "owner_id": "b"}
+    assert relation_of(Viewer(), **args) is R.ANONYMOUS
+    assert relation_of(Viewer("dk", "b"), **args) is R.SELF
+    assert relation_of(me, **args, owner_groups_holding_viewer=["friends", "family"]) is R.FAMILY
+    assert relation_of(me, **args, owner_groups_holding_viewer=["custom"]) is R.TERRITORY
+    assert relation_of(me, **args, shares_community=True) is R.COMMUNITY
+    assert relation_of(Viewer("se", "a"), **args) is R.OTHER_TERRITORY
+    assert relation_of(Viewer("se", "a"), **args, shares_community=True) is R.OTHER_TERRITORY
+    assert relation_of(Viewer("se", "a"), **args, owner_groups_holding_viewer=["friends"]) is (
+        R.FRIEND
+    )
+    # The same user id in another territory is another person.
+    assert relation_of(Viewer("se", "b"), **args) is R.OTHER_TERRITORY
+
+
+def test_field_settings_override_the_preset() -> None:
+    overrides = {ProfileField.BIO: Visibility.PUBLIC, ProfileField.LOCATION: Visibility.ONLY_ME}
+    seen = visible_fields(R.ANONYMOUS, Visibility.ONLY_ME, overrides)
+    assert seen == {ProfileField.BIO}
+    seen = visible_fields(R.TERRITORY, Visibility.PUBLIC, overrides)
+    assert seen == set(ProfileField) - {ProfileField.LOCATION}
+    assert visible_fields(R.SELF, Visibility.ONLY_ME, overrides) == set(ProfileField)
+
+
+def test_defaults_and_damaged_settings_hide() -> None:
+    assert DEFAULT_PRESET is Visibility.TERRITORY
+    assert DEFAULT_FIELD_VISIBILITY == {ProfileField.BIRTHDATE: Visibility.ONLY_ME}
+    parsed = parse_overrides({"bio": "nonsense", "unknown": "public", "location": "public"})
+    assert parsed == {
+        ProfileField.BIO: Visibility.ONLY_ME,
+        ProfileField.LOCATION: Visibility.PUBLIC,
+    }
+
+
+@pytest.mark.parametrize(
+    ("tag", "canonical"),
+    [
+        ("en", "en"),
+        ("SE", "se"),
+        ("sma", "sma"),
+        ("sr-latn", "sr-Latn"),
+        ("pt-br", "pt-BR"),
+        ("es-419", "es-419"),
+        ("zh-Hant-TW", "zh-Hant-TW"),
+    ],
+)
+def test_language_tags(tag: str, canonical: str) -> None:
+    assert validate_language(tag) == canonical
+
+
+@pytest.mark.parametrize(
+    "tag", ["", "english", "xx", "en-XX", "en-Abcd", "en_GB", "en-GB-x-private"]
+)
+def test_bad_language_tags(tag: str) -> None:
+    with pytest.raises(BadUserInput):
+        validate_language(tag)
+
+
+def test_thirty_plus_platforms() -> None:
+    assert len(PLATFORMS) >= 30
+
+
+@pytest.mark.parametrize(
+    ("platform", "url"),
+    [
+        ("github", "https://github.com/someone"),
+        ("x", "https://twitter.com/someone"),
+        ("youtube", "https://youtu.be/abc"),
+        ("substack", "https://someone.substack.com/"),
+        ("mastodon", "https://mastodon.social/@someone"),
+        ("linkedin", "https://www.linkedin.com/in/someone"),
+        ("custom", "https://example.org/me"),
+    ],
+)
+def test_good_links(platform: str, url: str) -> None:
+    key, normalised, _ = validate_social_link(platform, url, "Me" if platform == "custom" else None)
+    assert (key, normalised) == (platform, url)
+
+
+@pytest.mark.parametrize(
+    ("platform", "url", "label"),
+    [
+        ("github", "http://github.com/someone", None),  # not https
+        ("github", "https://evil-github.com/someone", None),  # not the platform's host
+        ("github", "https://github.com.evil.org/someone", None),
+        ("github", "https://user:pw@github.com/x", None),
+        ("github", "https://github.com:8443/x", None),
+        ("substack", "https://substack.com.evil.org/", None),
+        ("mastodon", "https://mastodon.social/", None),  # a server, not a profile
+        ("custom", "https://example.org/me", None),  # custom needs a label
+        ("custom", "javascript:alert(1)", "x"),
+        ("custom", "https://127.0.0.1/", "x"),
+        ("custom", "https://localhost/", "x"),
+        ("custom", "https://exa mple.org/", "x"),
+        ("myspace", "https://myspace.com/x", None),  # unknown platform
+    ],
+)
+def test_bad_links(platform: str, url: str, label: str | None) -> None:
+    with pytest.raises(BadUserInput):
+        validate_social_link(platform, url, label)
+
+
+def test_avatar_and_birthdate() -> None:
+    assert validate_avatar("file:3f2b8c1e-1111-4a2b-9c3d-0123456789ab").startswith("file:")
+    for bad in ("https://x.org/a.png", "file:../../etc/passwd", "ipfs://short"):
+        with pytest.raises(BadUserInput):
+            validate_avatar(bad)
+    today = date(2026, 1, 1)
+    assert validate_birthdate(date(1990, 5, 17), today=today) == date(1990, 5, 17)
+    for bad in (date(2026, 1, 2), date(1899, 12, 31)):
+        with pytest.raises(BadUserInput):
+            validate_birthdate(bad, today=today)
+
+
+def test_quiet_hours_wrap_midnight_in_the_owners_zone() -> None:
+    quiet = quiet_hours(time(22, 0), time(7, 0), "Europe/Copenhagen")
+    # 21:30 UTC is 22:30 in Copenhagen in winter: quiet. 06:30 UTC is 07:30 there: not quiet.
+    assert quiet.contains(datetime(2026, 1, 10, 21, 30, tzinfo=UTC))
+    assert not quiet.contains(datetime(2026, 1, 10, 6, 30, tzinfo=UTC))
+    day = quiet_hours(time(9, 0), time(17, 0), "America/New_York")
+    assert day.contains(datetime(2026, 7, 1, 14, 0, tzinfo=UTC))  # 10:00 EDT
+    for bad_zone in ("Mars/Olympus", "../../etc/passwd", "", "UTC+2"):
+        with pytest.raises(BadUserInput):
+            validate_time_zone(bad_zone)
+    with pytest.raises(BadUserInput):
+        quiet_hours(time(8, 0), time(8, 0), "UTC")
+
+
+def test_notification_preferences_round_trip_and_mandatory_alerts() -> None:
+    prefs = NotificationPreferences()
+    assert prefs.enabled(NotificationEvent.SECURITY_ALERT, Channel.EMAIL)
+    changed = prefs.with_changes(
+        {
+            (NotificationEvent.COMMUNITY_ACTIVITY, Channel.EMAIL): True,
+            (NotificationEvent.MESSAGE_RECEIVED, Channel.PUSH): False,
+        },
+        quiet_hours(time(23, 0), time(6, 30), "Europe/Oslo"),
+    )
+    again = NotificationPreferences.from_json(changed.to_json())
+    assert again == changed
+    assert again.enabled(NotificationEvent.COMMUNITY_ACTIVITY, Channel.EMAIL)
+    assert not again.enabled(NotificationEvent.MESSAGE_RECEIVED, Channel.PUSH)
+    with pytest.raises(BadUserInput):
+        prefs.with_changes({(NotificationEvent.SECURITY_ALERT, Channel.EMAIL): False}, None)
+
+
+def test_community_rules() -> None:
+    assert can_manage_members([], "dk", CommunityRole.ADMIN)
+    assert not can_manage_members([], "dk", CommunityRole.MODERATOR)
+    assert can_manage_members(["territory_manager:dk"], "dk", None)
+    assert not can_manage_members(["territory_manager:no"], "dk", None)
+    check_admins_remain(2, losing_admin=True)
+    check_admins_remain(1, losing_admin=False)
+    with pytest.raises(BadUserInput):
+        check_admins_remain(1, losing_admin=True)
