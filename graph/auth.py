@@ -23,6 +23,7 @@ from db.authstate import AuthState, Limits
 from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated
 from domain.tokens import KeySet, SigningKey, generate_key, load_private_key, private_pem
+from graph.ratelimit import Network, client_address, parse_networks
 from unityplan.settings import Settings
 
 log = logging.getLogger("unityplan.auth")
@@ -69,6 +70,8 @@ class AuthServices:
 
     config: AuthConfig
     state: AuthState
+    # Login throttling keys on the same client address as rate limiting (TRUSTED_PROXIES).
+    trusted_proxies: tuple[Network, ...] = ()
 
     def __repr__(self) -> str:
         return "AuthServices()"
@@ -86,7 +89,14 @@ class AuthServices:
             per_ip=settings.login_max_failures_per_ip,
             window_seconds=settings.login_failure_window_seconds,
         )
-        return cls(config, AuthState(redis, settings.redis_key_prefix, limits))
+        return cls(
+            config,
+            AuthState(redis, settings.redis_key_prefix, limits),
+            parse_networks(settings.trusted_proxies),
+        )
+
+    def client_ip(self, connection: HTTPConnection) -> str:
+        return client_address(connection, self.trusted_proxies)
 
     async def caller_for(self, token: str) -> Caller:
         """Verify an access token and that its session has not ended."""
@@ -131,8 +141,3 @@ async def authenticate_ws(services: AuthServices, payload: Mapping[str, object])
     if token is None:
         return ANONYMOUS
     return await services.caller_for(token)
-
-
-def client_ip(connection: HTTPConnection) -> str:
-    """The peer address (a proxy in front sets it via uvicorn's --proxy-headers, not here)."""
-    return connection.client.host if connection.client else "unknown"

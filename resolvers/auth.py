@@ -10,7 +10,6 @@ from domain import passwords
 from domain.accounts import validate_display_name, validate_email, validate_username
 from domain.errors import InvitationInvalid, Unauthenticated
 from domain.territories import validate_territory_id
-from graph.auth import client_ip
 from graph.context import Info
 from graph.permissions import IsAuthenticated, Public
 from graph.types.auth import AuthPayload, InvitationCheck, LoginInput, LogoutPayload, RegisterInput
@@ -98,7 +97,7 @@ class AuthMutations:
             territory_id=territory,
             identifier=input.identifier.strip(),
             password=input.password,
-            client_ip=client_ip(info.context.request),
+            client_ip=services.client_ip(info.context.request),
         )
         return _payload(issued)
 

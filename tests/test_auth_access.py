@@ -180,6 +180,43 @@ async def test_client_ip_is_rate_limited(
     assert "errors" not in await login(auth_client, name)
 
 
+async def test_login_throttling_sees_clients_behind_a_trusted_proxy(
+    auth_settings: Settings, auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    """Behind a proxy in TRUSTED_PROXIES, each forwarded client has its own failure budget."""
+    settings = auth_settings.model_copy(
+        update={
+            "redis_key_prefix": auth_settings.redis_key_prefix + "proxy:",
+            "login_max_failures_per_ip": 2,
+            "login_max_failures_per_account": 100,
+            "trusted_proxies": ["198.51.100.9"],
+        }
+    )
+    app = create_app(settings, db)
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
+    name = unique()
+    assert "errors" not in await register(auth_client, await invite(db, "no"), name)
+    try:
+        async with (
+            httpx.AsyncClient(
+                transport=transport,
+                base_url="http://testserver",
+                headers={"X-Forwarded-For": "203.0.113.1"},
+            ) as first,
+            httpx.AsyncClient(
+                transport=transport,
+                base_url="http://testserver",
+                headers={"X-Forwarded-For": "203.0.113.2"},
+            ) as second,
+        ):
+            for _ in range(2):
+                assert codes(await login(first, unique(), PASSWORD)) == ["INVALID_CREDENTIALS"]
+            assert codes(await login(first, name)) == ["RATE_LIMITED"]
+            assert "errors" not in await login(second, name)
+    finally:
+        await app.state.redis.aclose()
+
+
 async def test_login_rehashes_outdated_password_hashes(
     auth_client: httpx.AsyncClient, db: Database
 ) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -18,6 +18,9 @@ from db.provisioning import create_territory, ensure_database
 from domain.errors import UserFacingError
 from domain.territories import TerritoryKind
 from unityplan.settings import MAIN_SERVER, Settings, get_settings
+
+if TYPE_CHECKING:
+    from unityplan.devservices import ServiceUrls
 
 T = TypeVar("T")
 
@@ -112,24 +115,27 @@ def serve() -> None:
     )
 
 
-@app.command()
-def dev(
-    state_dir: Annotated[Path, typer.Option(help="Where embedded services keep their data")] = Path(
-        ".run"
-    ),
-) -> None:
-    """The embedded default: reuse or start services, migrate, add demo data, then serve."""
-    import os
+StateDir = Annotated[Path, typer.Option(help="Where embedded services keep their data")]
 
-    from db.demo import seed_demo
+
+def _ensure_services(state_dir: Path) -> ServiceUrls:
+    """Services named by DATABASE_URL / NATS_URL / REDIS_URL (or the default ports), else ours."""
     from unityplan.devservices import ensure_services
 
-    urls = ensure_services(
+    return ensure_services(
         state_dir.resolve(),
         database_url=os.environ.get("DATABASE_URL"),
         nats_url=os.environ.get("NATS_URL"),
         redis_url=os.environ.get("REDIS_URL"),
     )
+
+
+@app.command()
+def dev(state_dir: StateDir = Path(".run")) -> None:
+    """The embedded default: reuse or start services, migrate, add demo data, then serve."""
+    from db.demo import seed_demo
+
+    urls = _ensure_services(state_dir)
     explicit_database = "DATABASE_URL" in os.environ
     os.environ.update(
         DATABASE_URL=urls.database_url if explicit_database else _with_database(urls.database_url),
@@ -153,22 +159,9 @@ def dev(
 
 
 @app.command()
-def services(
-    state_dir: Annotated[Path, typer.Option(help="Where embedded services keep their data")] = Path(
-        ".run"
-    ),
-) -> None:
+def services(state_dir: StateDir = Path(".run")) -> None:
     """Reuse reachable services or start real ones; print their URLs as KEY=value lines."""
-    import os
-
-    from unityplan.devservices import ensure_services
-
-    urls = ensure_services(
-        state_dir.resolve(),
-        database_url=os.environ.get("DATABASE_URL"),
-        nats_url=os.environ.get("NATS_URL"),
-        redis_url=os.environ.get("REDIS_URL"),
-    )
+    urls = _ensure_services(state_dir)
     typer.echo(f"DATABASE_URL={urls.database_url}")
     typer.echo(f"NATS_URL={urls.nats_url}")
     typer.echo(f"REDIS_URL={urls.redis_url}")
