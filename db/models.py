@@ -124,19 +124,8 @@ audit_log = Table(
     Index("ix_audit_log_occurred_at", "occurred_at"),
 )
 
-territory_managers = Table(
-    "territory_managers",
-    global_metadata,
-    Column(
-        "identity_hash",
-        LargeBinary(32),
-        ForeignKey("global.user_identities.identity_hash", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("territory_id", String(48), ForeignKey("global.territories.id"), primary_key=True),
-    Column("granted_by", LargeBinary(32), nullable=True),
-    _created_at(),
-)
+# `global.territory_managers` is a view over the active 'territory_manager' rows of
+# role_assignments (migration g0004): manager grants have one home.
 
 role_assignments = Table(
     "role_assignments",
