@@ -375,6 +375,29 @@ async def test_production_front_door(settings: Settings, db: Database) -> None:
         assert get.status_code == 200
 
 
+async def test_production_introspection_over_http_with_a_real_token(
+    settings: Settings, db: Database
+) -> None:
+    """A signed-in caller (Bearer access token) introspects and gets suggestions; anonymous not."""
+    from tests.authkit import new_account
+
+    prod = {
+        **production_overrides(),
+        "trusted_documents": "allow",
+        "redis_key_prefix": "unityplan-test-prod-introspection:",
+    }
+    async with front_door(settings, db, **prod) as client:
+        token = (await new_account(client, db, "dk"))["accessToken"]
+        bearer = {"authorization": f"Bearer {token}"}
+        schema_query = {"query": "{ __schema { queryType { name } } }"}
+        assert codes(await post(client, schema_query)) == ["INTROSPECTION_DISABLED"]
+        signed_in = await post(client, schema_query, headers=bearer)
+        assert signed_in.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+        typo = {"query": "{ territorie { nodes { id } } }"}
+        assert "Did you mean" not in messages(await post(client, typo))[0]
+        assert "Did you mean" in messages(await post(client, typo, headers=bearer))[0]
+
+
 async def test_development_keeps_suggestions_and_introspection(
     client: httpx.AsyncClient,
 ) -> None:
