@@ -40,12 +40,21 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    """Nodes are a plain attribute; edges (one cursor per node) are built only when asked for."""
 
-    @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
-    def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
+    sort_keys: strawberry.Private[list[str]]
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        return [
+            Edge(cursor=encode_cursor(k), node=n)
+            for k, n in zip(self.sort_keys, self.nodes, strict=True)
+        ]
+
+    page_info: PageInfo
+    nodes: list[T] = strawberry.field(
+        description="The nodes of `edges`, for clients that need no cursors."
+    )
 
 
 def page_size(first: int | None) -> int:
@@ -67,13 +76,14 @@ def connection(
 ) -> Connection[T]:
     """A page from ``rows`` fetched with ``limit + 1`` in keyset order."""
     page = rows[:limit]
-    edges = [Edge(cursor=encode_cursor(sort_key(r)), node=node(r)) for r in page]
+    keys = [sort_key(r) for r in page]
     return Connection(
-        edges=edges,
+        sort_keys=keys,
+        nodes=[node(r) for r in page],
         page_info=PageInfo(
             has_next_page=len(rows) > limit,
             has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(keys[0]) if keys else None,
+            end_cursor=encode_cursor(keys[-1]) if keys else None,
         ),
     )
