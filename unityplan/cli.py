@@ -136,6 +136,7 @@ def dev(state_dir: StateDir = Path(".run")) -> None:
     from db.demo import seed_demo
 
     urls = _ensure_services(state_dir)
+    os.environ.setdefault("LOG_FORMAT", "text")  # a person reads this terminal, not a collector
     explicit_database = "DATABASE_URL" in os.environ
     os.environ.update(
         DATABASE_URL=urls.database_url if explicit_database else _with_database(urls.database_url),
