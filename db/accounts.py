@@ -316,6 +316,18 @@ async def _issue(
     return IssuedSession(access, expires, refresh_token, user)
 
 
+def throttle_subjects(identifier: str, candidates: Sequence[Credentials]) -> list[str]:
+    """What the per-account failure counter counts: the accounts the identifier names.
+
+    Username and email (in any case, with or without a territory) reach one counter, so naming
+    an account another way buys no extra guesses. An identifier naming no account is counted
+    by itself, so unknown and known identifiers lock alike.
+    """
+    if not candidates:
+        return [f"identifier:{identifier.lower()}"]
+    return [f"account:{c.user.territory_id}:{c.user.id}" for c in candidates]
+
+
 async def login(
     db: Database,
     config: AuthConfig,
@@ -326,13 +338,15 @@ async def login(
     password: str,
     client_ip: str,
 ) -> IssuedSession:
-    account_failures, ip_failures = await state.failures(territory_id, identifier, client_ip)
+    _, ip_failures = await state.failures((), client_ip)
     if ip_failures >= state.limits.per_ip:
         raise TooManyRequests("Too many failed logins from this address; try again later.")
+    candidates = await find_credentials(db, territory_id, identifier)
+    subjects = throttle_subjects(identifier, candidates)
+    account_failures, _ = await state.failures(subjects, client_ip)
     if account_failures >= state.limits.per_account:
         raise AccountLocked("This account is locked after repeated failed logins; try later.")
 
-    candidates = await find_credentials(db, territory_id, identifier)
     matched: Credentials | None = None
     for candidate in candidates:
         if await asyncio.to_thread(passwords.verify_password, candidate.password_hash, password):
@@ -341,7 +355,7 @@ async def login(
     if not candidates:
         await asyncio.to_thread(passwords.verify_password, passwords.DUMMY_HASH, password)
     if matched is None or matched.user.status != "active" or matched.user.identity_hash is None:
-        account_failures, _ = await state.record_failure(territory_id, identifier, client_ip)
+        account_failures, _ = await state.record_failure(subjects, client_ip)
         actor = candidates[0].user if len(candidates) == 1 else None
         async with db.transaction(MAIN_SERVER) as conn:
             await audit.record(
@@ -368,7 +382,7 @@ async def login(
         assert territory is not None
         async with db.transaction(territory.db_server, user.territory_id) as conn:
             await users.set_password_hash(conn, user.id, new_hash)
-    await state.clear_account(territory_id, identifier)
+    await state.clear_accounts(throttle_subjects(identifier, [matched]))
     grants = await _grants(db, ihash)
     async with db.transaction(MAIN_SERVER) as conn:
         issued = await _issue(config, conn, user, grants, uuid.uuid4())
@@ -577,6 +591,7 @@ async def check_invitation(db: Database, token: str) -> InvitationRecord:
 async def change_role(
     db: Database,
     config: AuthConfig,
+    state: AuthState,
     *,
     target_territory: str,
     target_user: uuid.UUID,
@@ -584,7 +599,12 @@ async def change_role(
     assign: bool,
     actor: bytes,
 ) -> bool:
-    """Grant or revoke, with its audit entry, in one ``global`` transaction."""
+    """Grant or revoke, with its audit entry, in one ``global`` transaction.
+
+    A revocation takes effect at once: access tokens still carrying the grant are refused
+    (``AuthState.refusal``) until they expire, so their holder must refresh, which re-reads the
+    grants. Granting it again lifts that refusal.
+    """
     await user_by_id(db, target_territory, target_user)
     ihash = config.identity(target_territory, target_user)
     async with db.transaction(MAIN_SERVER) as conn:
@@ -601,4 +621,8 @@ async def change_role(
                 target=ihash.hex(),
                 details={"role": grant.encode()},
             )
+    if assign:
+        await state.grant_restored(ihash, grant.encode())
+    elif changed:
+        await state.grant_revoked(ihash, grant.encode(), ttl=_seconds(config.access_ttl))
     return changed

@@ -1,12 +1,14 @@
 """Short-lived authentication state in Redis: login failure counters and ended sessions.
 
-Keys are ``<prefix>auth:...`` and carry no personal data: an account is named by a SHA-256 of
-(territory, identifier), a client by a SHA-256 of its address. Everything expires by itself.
+Keys are ``<prefix>auth:...`` and carry no personal data: an account is named by a SHA-256 of its
+throttling subject (``db.accounts.throttle_subjects``: the account itself, whichever identifier
+named it), a client by a SHA-256 of its address. Everything expires by itself.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -29,9 +31,8 @@ class AuthState:
         self._prefix = f"{prefix}auth:"
         self.limits = limits
 
-    def _account(self, territory_id: str | None, identifier: str) -> str:
-        # By identifier alone: naming a territory or not must not buy extra attempts.
-        return f"{self._prefix}fail:acct:{_digest(identifier.lower())}"
+    def _account(self, subject: str) -> str:
+        return f"{self._prefix}fail:acct:{_digest(subject)}"
 
     def _ip(self, client_ip: str) -> str:
         return f"{self._prefix}fail:ip:{_digest(client_ip)}"
@@ -39,28 +40,26 @@ class AuthState:
     def _ended(self, session_id: str) -> str:
         return f"{self._prefix}ended:{session_id}"
 
-    async def failures(
-        self, territory_id: str | None, identifier: str, client_ip: str
-    ) -> tuple[int, int]:
-        """(failures of the account, failures of the client address) in the current window."""
-        account, ip = await self._redis.mget(
-            self._account(territory_id, identifier), self._ip(client_ip)
-        )
-        return int(account or 0), int(ip or 0)
+    async def failures(self, subjects: Sequence[str], client_ip: str) -> tuple[int, int]:
+        """(most failures of any of the accounts, failures of the client) in the window."""
+        values = await self._redis.mget(self._ip(client_ip), *map(self._account, subjects))
+        counts = [int(v or 0) for v in values]
+        return max(counts[1:], default=0), counts[0]
 
-    async def record_failure(
-        self, territory_id: str | None, identifier: str, client_ip: str
-    ) -> tuple[int, int]:
+    async def record_failure(self, subjects: Sequence[str], client_ip: str) -> tuple[int, int]:
         window = self.limits.window_seconds
+        keys = [self._ip(client_ip), *map(self._account, subjects)]
         async with self._redis.pipeline(transaction=True) as pipe:
-            for key in (self._account(territory_id, identifier), self._ip(client_ip)):
+            for key in keys:
                 pipe.incr(key)
                 pipe.expire(key, window, nx=True)
-            account, _, ip, _ = await pipe.execute()
-        return int(account), int(ip)
+            results = await pipe.execute()
+        counts = [int(v) for v in results[::2]]
+        return max(counts[1:], default=0), counts[0]
 
-    async def clear_account(self, territory_id: str | None, identifier: str) -> None:
-        await self._redis.delete(self._account(territory_id, identifier))
+    async def clear_accounts(self, subjects: Sequence[str]) -> None:
+        if subjects:
+            await self._redis.delete(*map(self._account, subjects))
 
     async def end_sessions(self, session_ids: list[str], *, ttl: int) -> None:
         """Make access tokens of ended sessions fail before they expire by themselves.
@@ -74,5 +73,28 @@ class AuthState:
                 pipe.set(self._ended(sid), 1, ex=ttl)
             await pipe.execute()
 
-    async def is_ended(self, session_id: str) -> bool:
-        return bool(await self._redis.exists(self._ended(session_id)))
+    def _revoked(self, identity: bytes) -> str:
+        return f"{self._prefix}revoked:{_digest(identity.hex())}"
+
+    async def grant_revoked(self, identity: bytes, grant: str, *, ttl: int) -> None:
+        """Refuse access tokens that still carry a revoked grant (``ttl``: their lifetime)."""
+        key = self._revoked(identity)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, grant)
+            pipe.expire(key, ttl)
+            await pipe.execute()
+
+    async def grant_restored(self, identity: bytes, grant: str) -> None:
+        await self._redis.srem(self._revoked(identity), grant)
+
+    async def refusal(self, session_id: str, identity: bytes, roles: Iterable[str]) -> str | None:
+        """Why an otherwise valid access token must be refused now, or None: one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(self._ended(session_id))
+            pipe.smembers(self._revoked(identity))
+            ended, revoked = await pipe.execute()
+        if ended:
+            return "This session has ended; log in again."
+        if {r.decode() if isinstance(r, bytes) else str(r) for r in revoked} & set(roles):
+            return "A role of this session was revoked; refresh the session."
+        return None

@@ -94,21 +94,6 @@ async def taken(conn: AsyncConnection, *, username: str, email: str) -> bool:
     return bool((await conn.execute(query)).scalar_one())
 
 
-async def credentials_by_identifier(
-    conn: AsyncConnection, territory_id: str, identifier: str
-) -> Credentials | None:
-    """The account whose username or email is ``identifier`` (case-insensitive)."""
-    column = users.c.email if "@" in identifier else users.c.username
-    row = (
-        await conn.execute(
-            select(*_COLUMNS, users.c.password_hash).where(func.lower(column) == identifier.lower())
-        )
-    ).first()
-    if row is None:
-        return None
-    return Credentials(_record(territory_id, row), str(row[7]))
-
-
 async def set_password_hash(conn: AsyncConnection, user_id: uuid.UUID, password_hash: str) -> None:
     await conn.execute(
         update(users)
@@ -131,7 +116,3 @@ async def by_identity_hash(
         await conn.execute(select(*_COLUMNS).where(users.c.identity_hash == identity_hash))
     ).first()
     return None if row is None else _record(territory_id, row)
-
-
-async def count(conn: AsyncConnection) -> int:
-    return int((await conn.execute(select(func.count()).select_from(users))).scalar_one())

@@ -11,9 +11,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 import uuid
 
 from domain.errors import BadUserInput
+from domain.profiles import clean_text
 from domain.territories import validate_territory_id
 
 USERNAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{1,30})[a-z0-9]", re.ASCII)
@@ -34,24 +36,30 @@ def validate_username(value: str) -> str:
 
 
 def validate_email(value: str) -> str:
-    """A deliberately loose check (one '@', a dotted domain, no spaces); stored as given."""
-    email = value.strip()
+    """A deliberately loose check (one '@', a dotted domain, no spaces or control characters).
+
+    Stored NFC-normalised, otherwise as given: two spellings of one address (a precomposed 'é'
+    or 'e' plus a combining accent) are one account, and either logs it in.
+    """
+    email = unicodedata.normalize("NFC", value.strip())
     local, at, domain = email.rpartition("@")
     if (
         not at
         or not local
         or "." not in domain.strip(".")
         or len(email) > EMAIL_MAX
-        or any(c.isspace() for c in email)
+        or any(c.isspace() or unicodedata.category(c).startswith("C") for c in email)
     ):
         raise BadUserInput("That is not an email address.")
     return email
 
 
-def validate_display_name(value: str | None, default: str) -> str:
-    name = (value or "").strip() or default
-    if len(name) > DISPLAY_NAME_MAX:
-        raise BadUserInput(f"A display name has at most {DISPLAY_NAME_MAX} characters.")
+def validate_display_name(value: str | None, default: str | None = None) -> str:
+    """1 to ``DISPLAY_NAME_MAX`` characters of one-line text; empty means ``default``, if any."""
+    name = clean_text(value or "", limit=DISPLAY_NAME_MAX, what="display name", multiline=False)
+    name = name or default
+    if not name:
+        raise BadUserInput(f"A display name has 1 to {DISPLAY_NAME_MAX} characters.")
     return name
 
 

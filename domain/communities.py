@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from domain.errors import BadUserInput
+from domain.profiles import clean_text
 from domain.roles import can_manage_territory
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
@@ -41,19 +42,15 @@ def validate_slug(value: str) -> str:
 
 
 def validate_name(value: str, *, what: str = "community name", limit: int = NAME_MAX) -> str:
-    name = " ".join(value.split())
+    """One line: runs of white space (line breaks too) become one space; no control characters."""
+    name = clean_text(" ".join(value.split()), limit=limit, what=what, multiline=False)
     if not name:
         raise BadUserInput(f"A {what} cannot be empty.")
-    if len(name) > limit:
-        raise BadUserInput(f"A {what} has at most {limit} characters.")
     return name
 
 
 def validate_description(value: str) -> str:
-    text = value.strip()
-    if len(text) > DESCRIPTION_MAX:
-        raise BadUserInput(f"A description has at most {DESCRIPTION_MAX} characters.")
-    return text
+    return clean_text(value, limit=DESCRIPTION_MAX, what="description", multiline=True) or ""
 
 
 def can_manage_members(

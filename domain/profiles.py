@@ -31,23 +31,37 @@ MAX_LANGUAGES = 30
 OLDEST_BIRTHDATE = date(1900, 1, 1)
 
 
-def _clean_text(value: str, *, limit: int, what: str, multiline: bool) -> str | None:
-    """NFC-normalised, trimmed text without control characters; empty means "cleared"."""
+# Bidirectional embeddings, overrides and isolates: in a one-line name they make text display as
+# something else ("\u202egnp.exe" shows as "exe.png").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_text(value: str, *, limit: int, what: str, multiline: bool) -> str | None:
+    """NFC-normalised, trimmed text without control characters; empty means "cleared".
+
+    Control characters (NUL, which PostgreSQL refuses, included) and lone surrogates are refused
+    everywhere; a multi-line text allows line feeds, a one-line text no bidirectional controls.
+    """
     text = unicodedata.normalize("NFC", value).strip()
-    allowed = {"\n"} if multiline else set()
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
-        raise BadUserInput(f"The {what} contains control characters.")
+    for c in text:
+        category = unicodedata.category(c)
+        if (
+            (category == "Cc" and not (multiline and c == "\n"))
+            or category == "Cs"
+            or (not multiline and c in _BIDI_CONTROLS)
+        ):
+            raise BadUserInput(f"The {what} contains control characters.")
     if len(text) > limit:
         raise BadUserInput(f"The {what} has at most {limit} characters.")
     return text or None
 
 
 def validate_bio(value: str) -> str | None:
-    return _clean_text(value, limit=BIO_MAX, what="bio", multiline=True)
+    return clean_text(value, limit=BIO_MAX, what="bio", multiline=True)
 
 
 def validate_location(value: str) -> str | None:
-    return _clean_text(value, limit=LOCATION_MAX, what="location", multiline=False)
+    return clean_text(value, limit=LOCATION_MAX, what="location", multiline=False)
 
 
 def validate_birthdate(value: date, *, today: date) -> date:
@@ -202,6 +216,19 @@ PLATFORMS: dict[str, Platform] = {
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
+def _is_ip_literal(host: str, last_label: str) -> bool:
+    """An IP address in any spelling: browsers (WHATWG URL) read a host whose last label is a
+    number (``127.1``, ``0x7f.1``, ``0177.0.0.1``) as IPv4, and no top-level domain is numeric."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return _NUMERIC_LABEL.fullmatch(last_label) is not None
+    return True
+
+
 def _https_url(value: str) -> tuple[str, str]:
     """(normalised url, host) of an https URL to a public DNS name; the common checks."""
     url = value.strip()
@@ -225,13 +252,9 @@ def _https_url(value: str) -> tuple[str, str]:
         host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise BadUserInput("That link's host name is not valid.") from None
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        raise BadUserInput("A link names a host, not an IP address.")
     labels = host.split(".")
+    if _is_ip_literal(host, labels[-1]):
+        raise BadUserInput("A link names a host, not an IP address.")
     if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise BadUserInput("That link's host name is not valid.")
     if labels[-1] in ("localhost", "local", "internal", "invalid", "test", "example"):
@@ -249,7 +272,7 @@ def validate_social_link(platform: str, url: str, label: str | None) -> tuple[st
     if key == CUSTOM:
         if label is None or not label.strip():
             raise BadUserInput("A custom link needs a label.")
-        clean = _clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
+        clean = clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
         return key, normalised, clean
     known = PLATFORMS.get(key)
     if known is None:
@@ -261,7 +284,7 @@ def validate_social_link(platform: str, url: str, label: str | None) -> tuple[st
     clean_label = (
         None
         if label is None
-        else _clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
+        else clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
     )
     return key, normalised, clean_label
 

@@ -53,10 +53,6 @@ class Grant:
         return cls(role, validate_territory_id(territory) if territory else None)
 
 
-def grants_of(roles: Iterable[str]) -> frozenset[Grant]:
-    return frozenset(Grant.parse(r) for r in roles)
-
-
 def is_global_admin(roles: Iterable[str]) -> bool:
     return Role.GLOBAL_ADMIN.value in roles
 

@@ -2,9 +2,10 @@
 
 HTTP sends ``Authorization: Bearer <access token>``; WebSocket clients send the same token in the
 ``connection_init`` payload (``{"Authorization": "Bearer ..."}`` or ``{"accessToken": "..."}``).
-No token means anonymous. A token that fails verification, or whose session has ended (logout,
-refresh-token reuse), is an ``Unauthenticated`` error for the whole operation rather than a silent
-downgrade to anonymous, so a client learns at once that it must refresh or log in again.
+No token means anonymous. A token that fails verification, whose session has ended (logout,
+refresh-token reuse) or that carries a role revoked since it was issued, is an ``Unauthenticated``
+error for the whole operation rather than a silent downgrade to anonymous, so a client learns at
+once that it must refresh or log in again.
 """
 
 from __future__ import annotations
@@ -99,10 +100,12 @@ class AuthServices:
         return client_address(connection, self.trusted_proxies)
 
     async def caller_for(self, token: str) -> Caller:
-        """Verify an access token and that its session has not ended."""
+        """Verify an access token, that its session has not ended and no grant of it was revoked."""
         claims = self.config.keys.verify(token)
-        if await self.state.is_ended(str(claims.session_id)):
-            raise Unauthenticated("This session has ended; log in again.")
+        identity = self.config.identity(claims.territory_id, claims.user_id)
+        refused = await self.state.refusal(str(claims.session_id), identity, claims.roles)
+        if refused is not None:
+            raise Unauthenticated(refused)
         return claims.caller()
 
 

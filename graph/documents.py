@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from db import documents as store
 from db.engines import Database
 from domain.callers import Caller
+from graph.errors import BAD_REQUEST
 from graph.policy import TrustedMode
 from unityplan.settings import MAIN_SERVER
 
@@ -40,7 +41,6 @@ PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
 TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
-BAD_REQUEST = "BAD_REQUEST"
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 

@@ -51,9 +51,11 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    get_operation_ast,
     is_leaf_type,
     visit,
 )
+from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from graph.policy import Policy, allows
@@ -163,13 +165,14 @@ class _Walker:
     def _factor(self, node: FieldNode, parent: GraphQLNamedType, definition: GraphQLField) -> int:
         """How many items ``node`` returns, as far as the document and variables tell."""
         arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
-        for page_argument in PAGE_ARGUMENTS:
-            if page_argument not in definition.args:
-                continue
-            value = self._value(arguments.get(page_argument))
-            if value is None:
-                return DEFAULT_PAGE_SIZE
-            if isinstance(value, int) and not isinstance(value, bool):
+        paged = [name for name in PAGE_ARGUMENTS if name in definition.args]
+        if paged:
+            # The largest page asked for (`first` and `last` together cannot return more).
+            sizes: list[int] = []
+            for page_argument in paged:
+                value = self._value(arguments.get(page_argument))
+                if not isinstance(value, int) or isinstance(value, bool):
+                    continue  # absent or null: the default page; ill-typed: validation refused it
                 if value > self.max_page_size:
                     self.errors.append(
                         GraphQLError(
@@ -179,8 +182,8 @@ class _Walker:
                             extensions={"code": PAGE_SIZE_TOO_LARGE},
                         )
                     )
-                return max(value, 0)
-            return DEFAULT_PAGE_SIZE  # ill-typed: variable coercion will reject it
+                sizes.append(max(value, 0))
+            return max(sizes, default=DEFAULT_PAGE_SIZE)
         if not _is_list(definition.type):
             return 1
         if parent.name.endswith("Connection") and node.name.value in CONNECTION_LIST_FIELDS:
@@ -210,19 +213,19 @@ def _is_list(type_: Any) -> bool:
 
 
 def _variables(
-    operation: OperationDefinitionNode, provided: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """The provided variables, with each operation default filled in where one is missing."""
-    from graphql import value_from_ast_untyped
+    schema: GraphQLSchema, operation: OperationDefinitionNode, provided: object
+) -> Mapping[str, Any]:
+    """The operation's variables as execution will see them: coerced by graphql-core itself.
 
-    values: dict[str, Any] = {}
-    for definition in operation.variable_definitions or ():
-        name = definition.variable.name.value
-        if provided is not None and name in provided:
-            values[name] = provided[name]
-        elif definition.default_value is not None:
-            values[name] = value_from_ast_untyped(definition.default_value)
-    return values
+    Coercion, not the raw JSON, because execution runs on coerced values: ``6.0`` is the Int 6,
+    an omitted variable takes the operation's default and an explicit null stays null. Counting
+    the raw values would let ``{"n": 100.0}`` pass as a default page. When coercion fails the
+    operation never executes (graphql-core reports why), so the raw values only shape the
+    message the limits give alongside.
+    """
+    inputs = dict(provided) if isinstance(provided, Mapping) else {}
+    values = get_variable_values(schema, operation.variable_definitions or (), inputs, 1)
+    return inputs if isinstance(values, list) else values.coerced
 
 
 def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLObjectType | None:
@@ -267,19 +270,10 @@ def check_document(  # noqa: PLR0917 - the execution context's parts, in its ord
             )
         )
 
-    from graphql.utilities import get_operation_ast
-
-    operation = get_operation_ast(document, operation_name)
-    if operation is None:
+    walked = _walk(schema, document, operation_name, variables, limits.max_page_size)
+    if walked is None:
         return errors  # Strawberry reports the missing operation itself
-    root = _root(schema, operation)
-    if root is None:
-        return errors
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    walker = _Walker(schema, fragments, _variables(operation, variables), limits.max_page_size)
-    depth, cost = walker.selection_set(operation.selection_set, root)
+    operation, walker, (depth, cost) = walked
     errors.extend(walker.errors)
     if depth > limits.max_depth:
         errors.append(
@@ -311,17 +305,28 @@ def measure(
     schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None = None
 ) -> tuple[int, int]:
     """(depth, cost) of the document's only operation; for tests and the README's examples."""
-    from graphql.utilities import get_operation_ast
+    walked = _walk(schema, document, None, variables, max_page_size=10**9)
+    assert walked is not None
+    return walked[2]
 
-    operation = get_operation_ast(document)
-    assert operation is not None
-    root = _root(schema, operation)
-    assert root is not None
+
+def _walk(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: object,
+    max_page_size: int,
+) -> tuple[OperationDefinitionNode, _Walker, tuple[int, int]] | None:
+    """The selected operation, its walker and its (depth, cost); None if there is none."""
+    operation = get_operation_ast(document, operation_name)
+    root = _root(schema, operation) if operation is not None else None
+    if operation is None or root is None:
+        return None
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    walker = _Walker(schema, fragments, _variables(operation, variables), max_page_size=10**9)
-    return walker.selection_set(operation.selection_set, root)
+    walker = _Walker(schema, fragments, _variables(schema, operation, variables), max_page_size)
+    return operation, walker, walker.selection_set(operation.selection_set, root)
 
 
 class DocumentLimits(SchemaExtension):

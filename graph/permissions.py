@@ -17,7 +17,7 @@ from strawberry.permission import BasePermission
 from strawberry.types.execution import ExecutionResult
 
 from domain.errors import Forbidden, Unauthenticated
-from domain.roles import can_manage_territory, is_global_admin
+from domain.roles import can_manage_territory
 from domain.territories import validate_territory_id
 from graph.context import Info
 
@@ -43,16 +43,6 @@ class IsAuthenticated(BasePermission):
 
     def on_unauthorized(self) -> None:
         raise Unauthenticated(self.message)
-
-
-class IsGlobalAdmin(IsAuthenticated):
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        if not super().has_permission(source, info, **kwargs):
-            raise Unauthenticated(self.message)
-        return is_global_admin(info.context.caller.roles)
-
-    def on_unauthorized(self) -> None:
-        raise Forbidden("Only a global admin may do this.")
 
 
 class ManagesTerritory(IsAuthenticated):

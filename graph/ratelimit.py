@@ -15,7 +15,8 @@ logout are also in Redis (graph/auth.py) and fail the other way; that is their o
 
 The client address is the TCP peer; ``X-Forwarded-For`` counts only when the peer is one of
 ``TRUSTED_PROXIES``, and then the right-most hop that is not itself a trusted proxy is the client
-(the left part of that header is whatever the client wrote).
+(the left part of that header is whatever the client wrote). An IPv6 client counts as its /64,
+the block one subscriber is usually given, so rotating addresses within it gains nothing.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ return {allowed, retry}
 """
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The prefix of an IPv6 address that identifies one subscriber (see ``_subscriber``).
+IPV6_SUBSCRIBER_PREFIX = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +106,42 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values)
 
 
-def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``address`` parsed, an IPv4-mapped IPv6 address (a dual-stack socket's) as IPv4."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
-    return any(ip in network for network in proxies)
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in proxies)
+
+
+def _subscriber(address: str) -> str:
+    """What one subscriber controls: an IPv4 address, or the /64 of an IPv6 one.
+
+    An IPv6 subscriber is routinely given a whole /64 (RFC 6177), so a limit per IPv6 address
+    would be no limit at all: the client picks a fresh address per request.
+    """
+    ip = _ip(address)
+    if ip is None:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, IPV6_SUBSCRIBER_PREFIX), strict=False))
+    return str(ip)
 
 
 def client_address(connection: HTTPConnection, trusted_proxies: tuple[Network, ...]) -> str:
-    """The client's address: the peer, or what trusted proxies say in ``X-Forwarded-For``."""
+    """The client as rate limits and login throttling count it: the peer, or what trusted
+    proxies say in ``X-Forwarded-For``; an IPv6 client is its /64 (``_subscriber``)."""
     peer = connection.client.host if connection.client else "unknown"
     if not trusted_proxies or not _trusted(peer, trusted_proxies):
-        return peer
+        return _subscriber(peer)
     hops = [
         hop.strip()
         for header in connection.headers.getlist("x-forwarded-for")
@@ -124,8 +150,8 @@ def client_address(connection: HTTPConnection, trusted_proxies: tuple[Network, .
     ]
     for hop in reversed(hops):
         if not _trusted(hop, trusted_proxies):
-            return hop
-    return hops[0] if hops else peer
+            return _subscriber(hop)
+    return _subscriber(hops[0] if hops else peer)
 
 
 def _digest(value: str) -> str:

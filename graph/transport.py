@@ -38,7 +38,7 @@ from strawberry.types.graphql import OperationType
 
 from graph.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
 from graph.documents import DocumentRefused, Resolved, TrustedDocuments
-from graph.errors import INTERNAL, UNAVAILABLE, coded
+from graph.errors import BAD_REQUEST, INTERNAL, OPERATION_RESOLUTION_FAILURE, UNAVAILABLE, coded
 from graph.policy import Policy, allows
 from graph.ratelimit import RATE_LIMITED, RateLimiter, retry_message
 
@@ -46,13 +46,14 @@ if TYPE_CHECKING:
     from strawberry.schema.base import BaseSchema
     from strawberry.types import ExecutionResult
 
+    from domain.callers import Caller
+
 log = logging.getLogger("unityplan.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 MAX_JSON_DEPTH = 32
 
-BAD_REQUEST = "BAD_REQUEST"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
@@ -60,7 +61,6 @@ NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 BATCHING_DISABLED = "BATCHING_DISABLED"
 BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
-OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 
 
 class HTTPError(Exception):
@@ -354,17 +354,12 @@ class Transport:
     async def _execute(
         self, request: Request, operation: Operation, context: Any, media: str
     ) -> tuple[dict[str, object], int]:
-        limit = self.policy.limits.max_document_bytes
-        if operation.query is not None and len(operation.query.encode()) > limit:
-            raise HTTPError(413, DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
         try:
-            resolved = await self._resolve(operation, context)
+            resolved = await self.admit(operation, getattr(context, "caller", None))
         except DocumentRefused as refused:
             if refused.malformed:
                 raise HTTPError(400, refused.code, refused.message) from None
             return self._request_error(refused.code, refused.message, media)
-        if len(resolved.query.encode()) > limit:
-            raise HTTPError(413, DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
         get = request.method == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
@@ -410,24 +405,35 @@ class Transport:
                 log.warning("could not register persisted document %s", resolved.register_as)
         return self._result(result, media)
 
-    async def _resolve(self, operation: Operation, context: Any) -> Resolved:
-        """The text ``operation`` runs (graph/documents.py); a database outage is a 503."""
+    async def admit(self, operation: Operation, caller: Caller | None) -> Resolved:
+        """The text ``operation`` runs (graph/documents.py), within ``MAX_DOCUMENT_BYTES``.
+
+        Shared by HTTP and WebSocket (graph/websocket.py). Raises ``DocumentRefused`` as the
+        trusted documents decide, ``HTTPError`` for an oversized document (413) or an unreachable
+        database (503).
+        """
+        limit = self.policy.limits.max_document_bytes
+        too_large = HTTPError(
+            413, DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes."
+        )
+        if operation.query is not None and len(operation.query.encode()) > limit:
+            raise too_large
         if self.documents is None:
             if operation.query is None:
                 raise HTTPError(400, BAD_REQUEST, "The request has no `query`.")
             return Resolved(operation.query)
         try:
-            return await self.documents.resolve(
-                operation.query,
-                operation.document_id,
-                operation.extensions,
-                getattr(context, "caller", None),
+            resolved = await self.documents.resolve(
+                operation.query, operation.document_id, operation.extensions, caller
             )
         except (OSError, TimeoutError, SQLAlchemyError):
             log.exception("trusted documents are unreachable")
             raise HTTPError(
                 503, UNAVAILABLE, "A backing service is unavailable; retry later."
             ) from None
+        if len(resolved.query.encode()) > limit:
+            raise too_large
+        return resolved
 
     @staticmethod
     def _request_error(code: str, message: str, media: str) -> tuple[dict[str, object], int]:

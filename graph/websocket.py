@@ -24,31 +24,30 @@ is coded by ``ErrorCodes.on_stream_result`` (graph/errors.py).
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from graphql import GraphQLError
-from sqlalchemy.exc import SQLAlchemyError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     _OperationStreamClosed,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
 
 from graph.context import Context
 from graph.documents import DocumentRefused
-from graph.errors import BAD_REQUEST, UNAVAILABLE, coded
+from graph.errors import coded
 from graph.policy import allows
 from graph.ratelimit import RATE_LIMITED, retry_message
+from graph.transport import HTTPError, Operation, parse_params
 
 if TYPE_CHECKING:
     from graph.app import GraphQLApp
 
-log = logging.getLogger("unityplan.websocket")
-
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
 CONNECTION_OPERATION_LIMIT = "CONNECTION_OPERATION_LIMIT"
-DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -62,17 +61,27 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self.received = 0
 
+    async def handle_message(self, message: Message) -> None:
+        """Strawberry indexes messages blindly: a JSON array, or a list or object as an ``id``,
+        would raise out of the handler. Anything that is not an object with a string ``id`` (when
+        it has one) is a malformed message: 4400, as the protocol asks."""
+        if not isinstance(message, dict) or not isinstance(message.get("id", ""), str):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        await super().handle_message(message)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if not self.connection_acknowledged or message["id"] in self.operations:
             await super().handle_subscribe(message)  # closes with 4401 or 4409
             return
-        payload = cast("dict[str, Any] | None", message.get("payload"))
-        query = payload.get("query") if isinstance(payload, dict) else None
-        if not isinstance(payload, dict) or not isinstance(query, (str, type(None))):
-            await self.websocket.close(code=4400, reason="Invalid subscribe payload")
+        try:
+            # The HTTP request's parameter checks: wrong types are a malformed message.
+            operation = parse_params(message.get("payload"))
+        except HTTPError as malformed:
+            await self.handle_invalid_message(f"Invalid subscribe payload: {malformed.message}")
             return
         try:
-            payload["query"] = await self._admit(payload)
+            query = await self._admit(operation)
         except _Refused as refused:
             error = GraphQLError(
                 refused.message, extensions={"code": refused.code, **refused.extra}
@@ -81,6 +90,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
             return
+        message["payload"] = {
+            "query": query,
+            "variables": operation.variables,
+            "operationName": operation.operation_name,
+            "extensions": operation.extensions,
+        }
         await super().handle_subscribe(message)
 
     async def _send_result_stream(self, operation: Any, result_source: Any) -> None:
@@ -103,7 +118,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             coded_error = coded(error, suggestions=suggestions, debug=not policy.mask_errors)
             await operation.send_initial_errors([coded_error])
 
-    async def _admit(self, payload: dict[str, Any]) -> str:
+    async def _admit(self, operation: Operation) -> str:
         """The text this operation runs, once it passed every check; raises ``_Refused``."""
         view = cast("GraphQLApp", self.view)
         limits = view.ws_limits
@@ -126,30 +141,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             wait = await transport.limiter.take(caller, self.context.request)
             if wait:
                 raise _Refused(RATE_LIMITED, retry_message(wait), retryAfter=wait)
-        query: str | None = payload.get("query")
-        limit = transport.policy.limits.max_document_bytes
-        if query is not None and len(query.encode()) > limit:
-            raise _Refused(DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
-        if transport.documents is not None:
-            try:
-                # No APQ registration over WebSocket: only HTTP requests register (``allow``).
-                query = (
-                    await transport.documents.resolve(
-                        query, payload.get("documentId"), payload.get("extensions"), caller
-                    )
-                ).query
-            except DocumentRefused as refused:
-                raise _Refused(refused.code, refused.message) from None
-            except (OSError, TimeoutError, SQLAlchemyError):
-                log.exception("trusted documents are unreachable")
-                raise _Refused(
-                    UNAVAILABLE, "A backing service is unavailable; retry later."
-                ) from None
-        if query is None:
-            raise _Refused(BAD_REQUEST, "The request has no `query`.")
-        if len(query.encode()) > limit:
-            raise _Refused(DOCUMENT_TOO_LARGE, f"The GraphQL document exceeds {limit} bytes.")
-        return query
+        try:
+            # The same trusted documents and size limit as HTTP; no APQ registration over
+            # WebSocket (only HTTP requests register, in ``allow`` mode).
+            return (await transport.admit(operation, caller)).query
+        except (DocumentRefused, HTTPError) as refused:
+            raise _Refused(refused.code, refused.message) from None
 
 
 class _Refused(Exception):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import strawberry
 
 from db import accounts
 from db.accounts import IssuedSession
 from domain import passwords
-from domain.accounts import validate_display_name, validate_email, validate_username
-from domain.errors import InvitationInvalid, Unauthenticated
+from domain.accounts import (
+    EMAIL_MAX,
+    validate_display_name,
+    validate_email,
+    validate_username,
+)
+from domain.errors import InvalidCredentials, InvitationInvalid
 from domain.territories import validate_territory_id
 from graph.context import Info
 from graph.permissions import IsAuthenticated, Public
@@ -86,8 +93,15 @@ class AuthMutations:
         permission_classes=[Public],
     )
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
-        if not input.identifier.strip() or not input.password or len(input.password) > 1024:
-            raise Unauthenticated("Wrong username, email or password.")
+        identifier = unicodedata.normalize("NFC", input.identifier.strip())
+        if (
+            not identifier
+            or len(identifier) > EMAIL_MAX
+            or any(unicodedata.category(c) in ("Cc", "Cs") for c in identifier)
+            or not input.password
+            or len(input.password) > 1024
+        ):  # matches no account: the same answer as a wrong password, without a query
+            raise InvalidCredentials("Wrong username, email or password.")
         territory = None if input.territory is None else validate_territory_id(input.territory)
         services = info.context.services
         issued = await accounts.login(
@@ -95,7 +109,7 @@ class AuthMutations:
             services.config,
             services.state,
             territory_id=territory,
-            identifier=input.identifier.strip(),
+            identifier=identifier,
             password=input.password,
             client_ip=services.client_ip(info.context.request),
         )

@@ -26,6 +26,7 @@ from domain.communities import (
     validate_slug,
 )
 from domain.errors import BadUserInput, Forbidden, NotFound
+from domain.roles import can_manage_territory
 from domain.territories import validate_territory_id
 from graph.context import Info
 from graph.permissions import IsAuthenticated, ManagesTerritory, Public
@@ -85,11 +86,21 @@ async def _caller_role(
     return await membership_db.role_of(conn, key, uuid.UUID(caller.user_id))
 
 
-async def _require_manager(
-    info: Info, conn: AsyncConnection, territory_id: str, key: uuid.UUID
-) -> None:
-    role = await _caller_role(info, conn, territory_id, key)
-    if not can_manage_members(info.context.caller.roles, territory_id, role):
+def _hidden(info: Info, record: CommunityRecord, role: CommunityRole | None) -> bool:
+    """An invite-only community is invisible to all but its members and the territory's
+    managers: to anyone else it must look like a missing one (NOT_FOUND, never FORBIDDEN)."""
+    return (
+        not record.is_public
+        and role is None
+        and not can_manage_territory(info.context.caller.roles, record.territory_id)
+    )
+
+
+async def _require_manager(info: Info, conn: AsyncConnection, record: CommunityRecord) -> None:
+    role = await _caller_role(info, conn, record.territory_id, record.id)
+    if not can_manage_members(info.context.caller.roles, record.territory_id, role):
+        if _hidden(info, record, role):
+            raise NotFound("No such community.")
         raise Forbidden("Only this community's admins or the territory's managers may do this.")
 
 
@@ -194,6 +205,8 @@ class CommunityMutations:
         async with info.context.db.transaction(server, territory_id) as conn:
             record = await _locked(conn, territory_id, key)
             if await membership_db.role_of(conn, key, user_id) is None:
+                if _hidden(info, record, None):
+                    raise NotFound("No such community.")
                 if not record.is_public:
                     raise Forbidden("This community is invite-only: ask one of its admins.")
                 await membership_db.add(conn, key, user_id, CommunityRole.MEMBER)
@@ -236,8 +249,7 @@ class CommunityMutations:
     ) -> CommunityMember:
         territory_id, key, server = await _in_community(info, community_id)
         async with info.context.db.transaction(server, territory_id) as conn:
-            await _locked(conn, territory_id, key)
-            await _require_manager(info, conn, territory_id, key)
+            await _require_manager(info, conn, await _locked(conn, territory_id, key))
             member = await _member_of_territory(info, conn, territory_id, user_id)
             if await membership_db.add(conn, key, member, role):
                 await membership_db.audit_in_step(
@@ -262,8 +274,7 @@ class CommunityMutations:
     ) -> bool:
         territory_id, key, server = await _in_community(info, community_id)
         async with info.context.db.transaction(server, territory_id) as conn:
-            await _locked(conn, territory_id, key)
-            await _require_manager(info, conn, territory_id, key)
+            await _require_manager(info, conn, await _locked(conn, territory_id, key))
             _, member = person_of(user_id)
             previous = await membership_db.role_of(conn, key, member)
             if previous is None:
@@ -296,8 +307,7 @@ class CommunityMutations:
     ) -> CommunityMember:
         territory_id, key, server = await _in_community(info, community_id)
         async with info.context.db.transaction(server, territory_id) as conn:
-            await _locked(conn, territory_id, key)
-            await _require_manager(info, conn, territory_id, key)
+            await _require_manager(info, conn, await _locked(conn, territory_id, key))
             member = await _member_of_territory(info, conn, territory_id, user_id)
             previous = await membership_db.role_of(conn, key, member)
             if previous is None:

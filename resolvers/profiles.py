@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types.unset import UNSET
 
 from db import profiles as profile_db
-from domain.accounts import DISPLAY_NAME_MAX
+from domain.accounts import DISPLAY_NAME_MAX, validate_display_name
 from domain.errors import BadUserInput, NotFound
 from domain.privacy import ProfileField, Visibility
 from domain.profiles import (
@@ -95,10 +95,7 @@ def _profile_changes(input: UpdateProfileInput) -> dict[str, object]:
     """Validated column values of the fields the input names (``None`` clears)."""
     changes: dict[str, object] = {}
     if input.display_name is not UNSET:
-        name = (input.display_name or "").strip()
-        if not name or len(name) > DISPLAY_NAME_MAX:
-            raise BadUserInput(f"A display name has 1 to {DISPLAY_NAME_MAX} characters.")
-        changes["display_name"] = name
+        changes["display_name"] = validate_display_name(input.display_name)
     text_fields = (
         ("bio", input.bio, validate_bio),
         ("location", input.location, validate_location),

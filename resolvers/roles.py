@@ -35,6 +35,7 @@ async def _change(info: Info, input: RoleChangeInput, *, assign: bool) -> bool:
     return await accounts.change_role(
         info.context.db,
         config,
+        info.context.services.state,
         target_territory=key.territory_id,
         target_user=user_id,
         grant=grant,
@@ -53,7 +54,8 @@ class RoleMutations:
         return await _change(info, input, assign=True)
 
     @strawberry.mutation(
-        description="Revoke a role; true if it was held. Takes effect at the next refresh.",
+        description="Revoke a role; true if it was held. Access tokens carrying it are refused "
+        "at once (UNAUTHENTICATED): their holder refreshes, without it.",
         permission_classes=[IsAuthenticated],
     )
     async def revoke_role(self, info: Info, input: RoleChangeInput) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import build_schema as build_graphql_schema
 from graphql import get_introspection_query, parse
 
 from db.engines import Database
@@ -206,6 +207,31 @@ async def test_cost_and_page_size_read_variables(settings: Settings, db: Databas
         assert set(codes(too_big)) == {"BAD_USER_INPUT", "QUERY_TOO_COMPLEX"}
 
 
+async def test_cost_reads_variables_as_execution_coerces_them(
+    settings: Settings, db: Database
+) -> None:
+    """`6.0` coerces to the Int 6 at execution, so the cost must count it as 6, not as a default
+    page; the same for an operation default and an explicit null (the resolver's default page)."""
+    query = "query Q($n: Int) { territories(first: $n) { nodes { code } } }"
+    async with front_door(settings, db, max_query_cost=6, max_page_size=6) as client:
+        floated = await post(client, {"query": query, "variables": {"n": 6.0}})
+        assert codes(floated) == ["QUERY_TOO_COMPLEX"], floated.text
+        too_big = await post(client, {"query": query, "variables": {"n": 7.0}})
+        assert set(codes(too_big)) == {"BAD_USER_INPUT", "QUERY_TOO_COMPLEX"}, too_big.text
+        passed = await post(client, {"query": query, "variables": {"n": 5.0}})
+        assert passed.status_code == 200, passed.text
+        assert "errors" not in passed.json(), passed.text
+    nested = (
+        "query Q($n: Int) { territories(first: $n) { nodes { communities(first: $n) {"
+        " nodes { members(first: $n) { nodes { __typename } } } } } } }"
+    )
+    as_int = measure(schema._schema, parse(nested), {"n": 100})[1]
+    assert measure(schema._schema, parse(nested), {"n": 100.0})[1] == as_int
+    defaulted = "query Q($n: Int = 7) { territories(first: $n) { nodes { code } } }"
+    assert measure(schema._schema, parse(defaulted), {})[1] == 1 + 7
+    assert measure(schema._schema, parse(defaulted), {"n": None})[1] == 1 + 20
+
+
 def test_cost_multiplies_nested_page_sizes() -> None:
     nested = "{ territories(first: 2) { nodes { communities(first: 3) { nodes { name } } } } }"
     # territories 1 + 2 x (nodes 1 + (communities 1 + 3 x (nodes 1)))
@@ -217,6 +243,17 @@ def test_cost_multiplies_nested_page_sizes() -> None:
     assert measure(schema._schema, parse(fragment))[1] == (1 + 2) + (1 + 4)
     nodes = '{ nodes(ids: ["a", "b", "c"]) { id } }'
     assert measure(schema._schema, parse(nodes))[1] == 1
+
+
+def test_cost_counts_last_when_first_is_absent() -> None:
+    """A connection with both arguments: `last` alone must not count as a default page."""
+    sdl = build_graphql_schema(
+        "type Query { items(first: Int, last: Int): ItemConnection }"
+        " type ItemConnection { nodes: [Item] } type Item { id: ID }"
+    )
+    assert measure(sdl, parse("{ items(last: 100) { nodes { id } } }"))[1] == 1 + 100
+    assert measure(sdl, parse("{ items(first: 3, last: 50) { nodes { id } } }"))[1] == 1 + 50
+    assert measure(sdl, parse("{ items { nodes { id } } }"))[1] == 1 + 20
 
 
 async def test_document_bytes_at_the_edge(settings: Settings, db: Database) -> None:
@@ -572,8 +609,11 @@ async def test_malformed_get_requests(
 
 
 async def test_other_methods_and_unacceptable_accept(client: httpx.AsyncClient) -> None:
-    put = await client.put("/graphql", json={"query": "{ __typename }"})
-    assert put.status_code == 405
+    for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+        refused = await client.request(method, "/graphql", json={"query": "{ __typename }"})
+        assert refused.status_code == 405, method
+        assert refused.headers["allow"] == "GET, POST", method
+        assert codes(refused) == ["METHOD_NOT_ALLOWED"], refused.text
     unacceptable = await post(client, {"query": "{ __typename }"}, accept="image/png")
     assert unacceptable.status_code == 406
     assert codes(unacceptable) == ["NOT_ACCEPTABLE"]

@@ -201,6 +201,11 @@ def test_operation_and_code_labels_are_bounded() -> None:
     assert metrics.operation_label("A", valid=True) == "A"
     assert metrics.operation_label(None, valid=True) == "anonymous"
     assert metrics.operation_label("Evil", valid=False) == "invalid"
+    # A name is the client's text, as long as the document allows: a long one takes no slot.
+    roomy = Metrics(max_operations=2)
+    assert roomy.operation_label("L" * 10_000, valid=True) == "other"
+    assert roomy.operation_label("A" * 100, valid=True) == "A" * 100
+    assert roomy.operation_label("B", valid=True) == "B"
     assert metrics.code_label("BAD_USER_INPUT") == "BAD_USER_INPUT"
     assert metrics.code_label("not a code") == "OTHER"
     assert metrics.code_label(None) == "OTHER"

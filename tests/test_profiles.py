@@ -321,20 +321,26 @@ async def test_communities_create_join_roles_and_audit(
             "role": "MEMBER",
             "community": {"slug": slug, "viewerRole": "MEMBER"},
         }
+        # Invite-only and invisible to non-members: it looks like no community at all.
         assert codes(await call(auth_client, join, {"id": closed["id"]}, alice["accessToken"])) == [
-            "FORBIDDEN"
+            "NOT_FOUND"
         ]
         assert codes(
             await call(auth_client, join, {"id": public["id"]}, outsider["accessToken"])
         ) == ["FORBIDDEN"]
         add = """mutation($c: ID!, $u: ID!) { addCommunityMember(communityId: $c, userId: $u) {
                    role profile { displayName } } }"""
-        # Members cannot add; admins can: the way into invite-only communities.
-        assert codes(
-            await call(
-                auth_client, add, {"c": closed["id"], "u": bob["user"]["id"]}, alice["accessToken"]
-            )
-        ) == ["FORBIDDEN"]
+        # Members cannot add; admins can: the way into invite-only communities (which
+        # non-members cannot even see).
+        for community, code in ((public, "FORBIDDEN"), (closed, "NOT_FOUND")):
+            assert codes(
+                await call(
+                    auth_client,
+                    add,
+                    {"c": community["id"], "u": bob["user"]["id"]},
+                    alice["accessToken"],
+                )
+            ) == [code]
         added = ok(
             await call(
                 auth_client,

@@ -139,6 +139,9 @@ async def test_x_forwarded_for_counts_only_from_trusted_proxies(
     )
     assert client_address(request("10.0.0.2", None), proxies) == "10.0.0.2"
     assert client_address(request("10.0.0.2", "192.0.2.1"), ()) == "10.0.0.2"
+    # A dual-stack socket reports an IPv4 proxy IPv4-mapped; an IPv6 client counts as its /64.
+    assert client_address(request("::ffff:10.0.0.2", "192.0.2.1"), proxies) == "192.0.2.1"
+    assert client_address(request("10.0.0.2", "2001:db8::7"), proxies) == "2001:db8::/64"
 
     # Through a trusted proxy, two clients have two buckets; a spoofed header from an untrusted
     # peer changes nothing.
@@ -174,3 +177,23 @@ async def test_redis_down_fails_open_with_a_log_line(
     warnings = [r for r in caplog.records if r.name == "unityplan.ratelimit"]
     assert len(warnings) == 1  # once a minute, not once a request
     assert "rate limiting is off while Redis is unreachable" in warnings[0].getMessage()
+
+
+async def test_an_ipv6_client_cannot_escape_its_bucket_by_rotating_addresses(
+    auth_app: Any, auth_settings: Settings, db: Database
+) -> None:
+    """One IPv6 subscriber is handed a whole /64 (2^64 addresses): a bucket per address would be
+    no limit at all, so IPv6 addresses share their /64's bucket (IPv4-mapped ones are IPv4)."""
+    async with limited_app(auth_app, auth_settings, db) as app:
+        for n in range(3):
+            async with client_from(app, f"2001:db8:1:2::{n + 1:x}") as rotating:
+                assert (await rotating.post("/graphql", json=QUERY)).status_code == 200
+        async with client_from(app, "2001:db8:1:2:ffff::9") as same_subnet:
+            assert (await same_subnet.post("/graphql", json=QUERY)).status_code == 429
+        async with client_from(app, "2001:db8:1:3::1") as other_subnet:
+            assert (await other_subnet.post("/graphql", json=QUERY)).status_code == 200
+        for n in range(3):
+            async with client_from(app, "192.0.2.77" if n % 2 else "::ffff:192.0.2.77") as v4:
+                assert (await v4.post("/graphql", json=QUERY)).status_code == 200
+        async with client_from(app, "192.0.2.77") as v4:
+            assert (await v4.post("/graphql", json=QUERY)).status_code == 429

@@ -7,6 +7,7 @@ client (Starlette's TestClient runs it in a thread).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import warnings
@@ -207,3 +208,36 @@ def test_trusted_documents_apply_over_websocket(settings: Settings) -> None:
         )
         assert codes(until_done(ws, "2")[0]) == ["PERSISTED_QUERY_NOT_FOUND"]
         still_open(ws)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "[]",
+        "null",
+        "5",
+        '"connection_init"',
+        '{"type": "subscribe", "id": ["1"], "payload": {"query": "{ __typename }"}}',
+        '{"type": "subscribe", "id": {"a": 1}, "payload": {"query": "{ __typename }"}}',
+        '{"type": "subscribe", "id": 5, "payload": {"query": "{ __typename }"}}',
+        '{"type": "complete", "id": ["1"]}',
+        '{"type": "subscribe", "id": "1", "payload": {"query": "{ a }", "variables": []}}',
+        '{"type": "subscribe", "id": "1", "payload": {"query": "{ a }", "variables": "x"}}',
+        '{"type": "subscribe", "id": "1", "payload": {"query": "{ __typename }",'
+        ' "operationName": 5}}',
+        '{"type": "subscribe", "id": "1", "payload": {"query": "{ __typename }",'
+        ' "extensions": []}}',
+    ],
+)
+def test_malformed_messages_close_with_4400_never_crash(
+    settings: Settings, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Any JSON that is not a well-typed message closes with 4400, as the protocol asks: no
+    exception escapes the handler (a traceback, a 1011 close) and no masked internal error."""
+    app = app_with(settings)
+    with connected(app) as ws:
+        ws.send_text(message)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4400, closed.value
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

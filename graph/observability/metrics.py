@@ -6,7 +6,7 @@ Series (all label values bounded):
   ``error`` (executed, with errors) or ``rejected`` (never executed: parse, validation, limits).
   ``operation`` is the operation's name, ``anonymous`` when it has none, ``invalid`` when the
   document was rejected (its name is the client's free text), and ``other`` once
-  ``METRICS_MAX_OPERATIONS`` distinct names have been seen.
+  ``METRICS_MAX_OPERATIONS`` distinct names have been seen (or for a name over 100 characters).
 * ``graphql_request_duration_seconds{operation}``: the operation from parse to result.
 * ``graphql_errors_total{code}``: each error of a result by ``extensions.code``.
 * ``dataloader_batch_size{loader}``: keys per batch. No territory label: territories are unbounded
@@ -43,7 +43,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from graph.errors import INTERNAL, coded
+from graph.errors import BAD_REQUEST, INTERNAL, OPERATION_RESOLUTION_FAILURE, coded
+from graph.transport import METHOD_NOT_ALLOWED
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,6 +55,7 @@ INVALID = "invalid"
 OTHER = "other"
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _MAX_CODES = 100
+MAX_OPERATION_NAME = 100
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
@@ -131,6 +133,8 @@ class Metrics:
             return INVALID
         if not name:
             return ANONYMOUS
+        if len(name) > MAX_OPERATION_NAME:
+            return OTHER  # no real client names an operation like that; it takes no slot
         if name not in self._operations:
             if len(self._operations) >= self.max_operations:
                 return OTHER
@@ -193,12 +197,12 @@ def _thrown_code(error: BaseException, execution_context: ExecutionContext) -> s
         code = (error.extensions or {}).get("code")
         return code if isinstance(code, str) else INTERNAL
     if isinstance(error, CannotGetOperationTypeError):
-        return "OPERATION_RESOLUTION_FAILURE"
+        return OPERATION_RESOLUTION_FAILURE
     if isinstance(error, InvalidOperationTypeError):
         over_get = OperationType.MUTATION not in execution_context.allowed_operations
-        return "METHOD_NOT_ALLOWED" if over_get else "BAD_REQUEST"
+        return METHOD_NOT_ALLOWED if over_get else BAD_REQUEST
     if isinstance(error, MissingQueryError):
-        return "BAD_REQUEST"
+        return BAD_REQUEST
     return INTERNAL
 
 
