@@ -19,7 +19,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db.engines import Database
 from domain.callers import ANONYMOUS
-from domain.errors import Unauthenticated
+from domain.errors import Unauthenticated, Unavailable
 from graph.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.context import Context
 from graph.csrf import cors_middleware
@@ -95,8 +95,8 @@ class GraphQLApp(GraphQL[Context, None]):
         if self.auth is not None:
             try:
                 context.caller = await authenticate_ws(self.auth, context.connection_params or {})
-            except Unauthenticated:
-                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+            except (Unauthenticated, Unavailable) as error:
+                raise ConnectionRejectionError({"code": error.code}) from None
         unset: UnsetType = UNSET
         return unset
 

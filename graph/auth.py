@@ -17,12 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
 from db.accounts import AuthConfig
 from db.authstate import AuthState, Limits
 from domain.callers import ANONYMOUS, Caller
-from domain.errors import Unauthenticated
+from domain.errors import Unauthenticated, Unavailable
 from domain.tokens import KeySet, SigningKey, generate_key, load_private_key, private_pem
 from graph.ratelimit import Network, client_address, parse_networks
 from unityplan.settings import Settings
@@ -102,11 +103,28 @@ class AuthServices:
     async def caller_for(self, token: str) -> Caller:
         """Verify an access token, that its session has not ended and no grant of it was revoked."""
         claims = self.config.keys.verify(token)
-        identity = self.config.identity(claims.territory_id, claims.user_id)
-        refused = await self.state.refusal(str(claims.session_id), identity, claims.roles)
+        caller = claims.caller()
+        await self.recheck(caller)
+        return caller
+
+    async def recheck(self, caller: Caller) -> None:
+        """Refuse a caller whose session ended or lost a role since its token was issued.
+
+        HTTP asks once per request; a WebSocket, whose caller was fixed at ``connection_init``,
+        asks again before each operation. If Redis cannot answer, the check fails closed
+        (SERVICE_UNAVAILABLE): a logged-out token must not work because Redis is down.
+        """
+        if not caller.is_authenticated or caller.session_id is None:
+            return
+        territory_id, user_id = caller.account()
+        identity = self.config.identity(territory_id, user_id)
+        try:
+            refused = await self.state.refusal(caller.session_id, identity, caller.roles)
+        except RedisError:
+            log.warning("session check unavailable: Redis did not answer")
+            raise Unavailable("Sessions cannot be checked right now; retry shortly.") from None
         if refused is not None:
             raise Unauthenticated(refused)
-        return claims.caller()
 
 
 def bearer_token(value: object) -> str | None:
@@ -123,14 +141,14 @@ def bearer_token(value: object) -> str | None:
 
 async def authenticate_http(
     services: AuthServices, connection: HTTPConnection
-) -> tuple[Caller, Unauthenticated | None]:
+) -> tuple[Caller, Unauthenticated | Unavailable | None]:
     """The caller of an HTTP request, or anonymous with the reason its token was refused."""
     try:
         token = bearer_token(connection.headers.get("authorization"))
         if token is None:
             return ANONYMOUS, None
         return await services.caller_for(token), None
-    except Unauthenticated as error:
+    except (Unauthenticated, Unavailable) as error:
         return ANONYMOUS, error
 
 
@@ -138,9 +156,11 @@ async def authenticate_ws(services: AuthServices, payload: Mapping[str, object])
     """The caller of a WebSocket connection from its ``connection_init`` payload."""
     raw = payload.get("Authorization", payload.get("authorization"))
     token = bearer_token(raw) if raw is not None else None
-    if token is None:
-        access = payload.get("accessToken")
-        token = access if isinstance(access, str) and access else None
+    if token is None and "accessToken" in payload:
+        access = payload["accessToken"]
+        if not isinstance(access, str) or not access:
+            raise Unauthenticated("accessToken must be a non-empty string.")
+        token = access
     if token is None:
         return ANONYMOUS
     return await services.caller_for(token)

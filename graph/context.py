@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from db.engines import Database
 from domain.callers import Caller
-from domain.errors import Unauthenticated
+from domain.errors import Unauthenticated, Unavailable
 from graph.auth import AuthServices
 from graph.loaders import Loaders
 
@@ -26,7 +26,7 @@ class Context:
     loaders: Loaders
     # Identity and access (graph/auth.py): the services, and why a presented token was refused.
     auth: AuthServices | None = None
-    auth_error: Unauthenticated | None = None
+    auth_error: Unauthenticated | Unavailable | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
 

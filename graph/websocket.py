@@ -36,6 +36,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
+from domain.errors import Unauthenticated, Unavailable
 from graph.context import Context
 from graph.documents import DocumentRefused
 from graph.errors import coded
@@ -137,6 +138,13 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
         transport = view.transport
         caller = self.context.caller
+        if self.context.auth is not None:
+            # The caller was fixed at connection_init: re-ask whether its session ended or lost
+            # a role (logout and role revocation reach open connections too).
+            try:
+                await self.context.auth.recheck(caller)
+            except (Unauthenticated, Unavailable) as refused:
+                raise _Refused(refused.code, refused.message) from None
         if transport.limiter is not None:
             wait = await transport.limiter.take(caller, self.context.request)
             if wait:

@@ -16,9 +16,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from db.engines import Database
-from domain.tokens import KeySet, generate_key
+from domain.tokens import KeySet, generate_key, private_pem
+from graph.app import create_app
 from graph.ids import encode
 from tests.authkit import ME, account, call, codes
+from unityplan.devservices import free_port
+from unityplan.settings import Settings
 
 PUBLIC_QUERY = "{ territories { nodes { code } } }"
 
@@ -222,3 +225,28 @@ async def test_refresh_and_login_work_with_a_stale_bearer_header(
     )
     renewed = body["data"]["refreshSession"]["refreshToken"]
     assert codes(await call(auth_client, mixed, {"t": renewed}, stale)) == ["UNAUTHENTICATED"]
+
+
+async def test_session_check_fails_closed_when_redis_is_down(
+    auth_app: Any, auth_settings: Settings, db: Database, member: dict[str, Any]
+) -> None:
+    """A valid token is not trusted blindly while Redis (ended sessions) cannot answer."""
+    keys = keys_of(auth_app)
+    kid = next(iter(keys._keys))
+    app = create_app(
+        auth_settings.model_copy(
+            update={
+                "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+                "jwt_private_keys": {kid: private_pem(keys._keys[kid])},
+            }
+        ),
+        db,
+    )
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            body = await call(c, ME, token=member["accessToken"])
+    finally:
+        await app.state.redis.aclose()
+    assert body.get("data") is None
+    assert codes(body) == ["SERVICE_UNAVAILABLE"]

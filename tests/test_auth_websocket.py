@@ -11,7 +11,7 @@ import pytest
 from db.engines import Database
 from domain.tokens import private_pem
 from graph.app import create_app
-from tests.authkit import account
+from tests.authkit import account, call
 from unityplan.settings import Settings
 
 with warnings.catch_warnings():
@@ -79,3 +79,48 @@ async def test_bad_token_closes_the_connection(auth_app: Any, auth_settings: Set
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4403
+
+
+@pytest.mark.parametrize("access", [5, ["a"], {"t": "x"}, "", None])
+async def test_malformed_access_token_closes_the_connection(
+    auth_app: Any, auth_settings: Settings, access: object
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    app = ws_app(auth_app, auth_settings)
+    with TestClient(app) as client, client.websocket_connect("/graphql", [PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"accessToken": access}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4403
+
+
+async def test_logout_reaches_an_open_connection(
+    auth_client: httpx.AsyncClient, auth_app: Any, auth_settings: Settings, db: Database
+) -> None:
+    """The caller is fixed at connection_init; each later operation re-checks its session."""
+    user = await account(auth_client, db, "dk")
+    app = ws_app(auth_app, auth_settings)
+    me = {"query": "{ me { username } }"}
+    with TestClient(app) as client, client.websocket_connect("/graphql", [PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"accessToken": user["accessToken"]}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": me})
+        first = ws.receive_json()
+        assert first["type"] == "next"
+        assert first["payload"]["data"]["me"]["username"] == user["user"]["username"]
+        assert ws.receive_json()["type"] == "complete"
+
+        logout = await call(
+            auth_client, "mutation { logout { endedSessions } }", token=user["accessToken"]
+        )
+        assert "errors" not in logout, logout
+
+        ws.send_json({"id": "2", "type": "subscribe", "payload": me})
+        refused = ws.receive_json()
+        assert refused["type"] == "error"
+        assert refused["id"] == "2"
+        assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        # The connection stays open.
+        ws.send_json({"id": "3", "type": "ping"})
+        assert ws.receive_json()["type"] == "pong"
