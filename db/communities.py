@@ -24,7 +24,7 @@ class CommunityRecord:
     created_at: datetime
 
 
-_COLUMNS = (
+COLUMNS = (
     communities.c.id,
     communities.c.slug,
     communities.c.name,
@@ -34,25 +34,27 @@ _COLUMNS = (
 )
 
 
+def record(territory_id: str, row: Sequence[object]) -> CommunityRecord:
+    """A row selected with ``COLUMNS`` (first, in that order) as a record of ``territory_id``."""
+    return CommunityRecord(
+        id=row[0],  # type: ignore[arg-type]
+        territory_id=territory_id,
+        slug=str(row[1]),
+        name=str(row[2]),
+        description=str(row[3]),
+        is_public=bool(row[4]),
+        created_at=row[5],  # type: ignore[arg-type]
+    )
+
+
 def _records(territory_id: str, rows: Sequence[Sequence[object]]) -> list[CommunityRecord]:
-    return [
-        CommunityRecord(
-            id=row[0],  # type: ignore[arg-type]
-            territory_id=territory_id,
-            slug=str(row[1]),
-            name=str(row[2]),
-            description=str(row[3]),
-            is_public=bool(row[4]),
-            created_at=row[5],  # type: ignore[arg-type]
-        )
-        for row in rows
-    ]
+    return [record(territory_id, row) for row in rows]
 
 
 async def by_ids(
     conn: AsyncConnection, territory_id: str, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, CommunityRecord]:
-    result = await conn.execute(select(*_COLUMNS).where(communities.c.id.in_(list(ids))))
+    result = await conn.execute(select(*COLUMNS).where(communities.c.id.in_(list(ids))))
     return {rec.id: rec for rec in _records(territory_id, result.all())}
 
 
@@ -61,7 +63,7 @@ async def public_page(
 ) -> list[CommunityRecord]:
     """Public communities by slug, keyset-paginated."""
     query = (
-        select(*_COLUMNS)
+        select(*COLUMNS)
         .where(communities.c.is_public.is_(True))
         .order_by(communities.c.slug)
         .limit(limit)

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import audit
 from db.audit import AuditAction
+from db.communities import COLUMNS as COMMUNITY_COLUMNS
 from db.communities import CommunityRecord
+from db.communities import record as community_record
 from db.engines import Database
 from db.models import communities, community_memberships
 from domain.communities import CommunityRole
@@ -35,32 +37,12 @@ class MembershipRecord:
     joined_at: datetime
 
 
-_COMMUNITY = (
-    communities.c.id,
-    communities.c.slug,
-    communities.c.name,
-    communities.c.description,
-    communities.c.is_public,
-    communities.c.created_at,
-)
 _MEMBERSHIP = (
     community_memberships.c.community_id,
     community_memberships.c.user_id,
     community_memberships.c.role,
     community_memberships.c.joined_at,
 )
-
-
-def _community(territory_id: str, row: Sequence[object]) -> CommunityRecord:
-    return CommunityRecord(
-        id=row[0],  # type: ignore[arg-type]
-        territory_id=territory_id,
-        slug=str(row[1]),
-        name=str(row[2]),
-        description=str(row[3]),
-        is_public=bool(row[4]),
-        created_at=row[5],  # type: ignore[arg-type]
-    )
 
 
 def _membership(row: Sequence[object]) -> MembershipRecord:
@@ -97,14 +79,14 @@ async def create_community(
                         is_public=is_public,
                         created_by=creator,
                     )
-                    .returning(*_COMMUNITY)
+                    .returning(*COMMUNITY_COLUMNS)
                 )
             ).one()
     except IntegrityError:
         raise AlreadyExists(f"A community with the slug '{slug}' already exists here.") from None
     if creator is not None:
         await add(conn, community_id, creator, CommunityRole.ADMIN)
-    return _community(territory_id, row)
+    return community_record(territory_id, row)
 
 
 async def lock_community(
@@ -112,10 +94,10 @@ async def lock_community(
 ) -> CommunityRecord | None:
     row = (
         await conn.execute(
-            select(*_COMMUNITY).where(communities.c.id == community_id).with_for_update()
+            select(*COMMUNITY_COLUMNS).where(communities.c.id == community_id).with_for_update()
         )
     ).first()
-    return None if row is None else _community(territory_id, row)
+    return None if row is None else community_record(territory_id, row)
 
 
 async def role_of(
@@ -180,7 +162,7 @@ async def of_users(
 ) -> dict[uuid.UUID, list[tuple[MembershipRecord, CommunityRecord]]]:
     """Each user's memberships with their communities, oldest first, in one statement."""
     rows = await conn.execute(
-        select(*_MEMBERSHIP, *_COMMUNITY)
+        select(*_MEMBERSHIP, *COMMUNITY_COLUMNS)
         .select_from(
             community_memberships.join(
                 communities, communities.c.id == community_memberships.c.community_id
@@ -193,7 +175,7 @@ async def of_users(
     for row in rows:
         membership = _membership(row[:4])
         found.setdefault(membership.user_id, []).append(
-            (membership, _community(territory_id, row[4:]))
+            (membership, community_record(territory_id, row[4:]))
         )
     return found
 

@@ -133,6 +133,19 @@ async def gql(
     return body
 
 
+async def delete_redis_keys(url: str, prefix: str) -> None:
+    """Remove what a test wrote under its own key prefix (never the whole Redis)."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    try:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
 
@@ -155,19 +168,12 @@ def auth_settings(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="session")
 async def auth_app(auth_settings: Settings, db: Database) -> AsyncIterator[Any]:
-    from redis.asyncio import Redis
 
     app = create_app(auth_settings, db)
     try:
         yield app
     finally:
-        redis = Redis.from_url(auth_settings.redis_url)
-        try:
-            keys = [k async for k in redis.scan_iter(match=f"{AUTH_REDIS_PREFIX}*")]
-            if keys:
-                await redis.delete(*keys)
-        finally:
-            await redis.aclose()
+        await delete_redis_keys(auth_settings.redis_url, AUTH_REDIS_PREFIX)
         await app.state.redis.aclose()
 
 

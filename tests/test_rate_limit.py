@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 from starlette.requests import Request
 
 from db.engines import Database
@@ -19,6 +18,7 @@ from domain.tokens import private_pem
 from graph.app import create_app
 from graph.ratelimit import client_address, parse_networks
 from tests.authkit import account
+from tests.conftest import delete_redis_keys
 from unityplan.settings import Settings
 
 PREFIX = f"unityplan-test-rl-{os.getpid()}:"
@@ -36,13 +36,7 @@ QUERY = {"query": "{ __typename }"}
 @pytest.fixture(autouse=True)
 async def clean_redis(settings: Settings) -> AsyncIterator[None]:
     yield
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        keys = [k async for k in redis.scan_iter(match=f"{PREFIX}*")]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
+    await delete_redis_keys(settings.redis_url, PREFIX)
 
 
 @asynccontextmanager

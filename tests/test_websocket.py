@@ -17,11 +17,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 
 from db.engines import Database
 from graph.app import create_app
-from tests.conftest import MAIN_DSN
+from tests.conftest import MAIN_DSN, delete_redis_keys
 from unityplan.settings import Settings
 
 with warnings.catch_warnings():
@@ -39,13 +38,7 @@ PREFIX = f"unityplan-test-ws-{os.getpid()}:"
 @pytest.fixture(autouse=True)
 async def clean_redis(settings: Settings) -> AsyncIterator[None]:
     yield
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        keys = [k async for k in redis.scan_iter(match=f"{PREFIX}*")]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
+    await delete_redis_keys(settings.redis_url, PREFIX)
 
 
 def app_with(settings: Settings, **overrides: Any) -> Any:
