@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from domain.errors import Unauthenticated
 
@@ -15,6 +16,8 @@ class Caller:
     roles: frozenset[str] = field(default_factory=frozenset)
     # The session family the access token belongs to: what `logout` ends.
     session_id: str | None = None
+    # When the access token stops being valid; a long-lived WebSocket checks it per operation.
+    expires_at: datetime | None = None
 
     @property
     def is_authenticated(self) -> bool:

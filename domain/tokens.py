@@ -89,6 +89,7 @@ class AccessClaims:
             territory_id=self.territory_id,
             roles=frozenset(self.roles),
             session_id=str(self.session_id),
+            expires_at=self.expires_at,
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -108,7 +108,7 @@ class AuthServices:
         return caller
 
     async def recheck(self, caller: Caller) -> None:
-        """Refuse a caller whose session ended or lost a role since its token was issued.
+        """Refuse a caller whose token expired, or whose session ended or lost a role since.
 
         HTTP asks once per request; a WebSocket, whose caller was fixed at ``connection_init``,
         asks again before each operation. If Redis cannot answer, the check fails closed
@@ -116,6 +116,8 @@ class AuthServices:
         """
         if not caller.is_authenticated or caller.session_id is None:
             return
+        if caller.expires_at is not None and caller.expires_at <= datetime.now(UTC):
+            raise Unauthenticated("The access token has expired; refresh the session.")
         territory_id, user_id = caller.account()
         identity = self.config.identity(territory_id, user_id)
         try:

@@ -124,3 +124,37 @@ async def test_logout_reaches_an_open_connection(
         # The connection stays open.
         ws.send_json({"id": "3", "type": "ping"})
         assert ws.receive_json()["type"] == "pong"
+
+
+async def test_an_expired_token_stops_working_on_an_open_connection(
+    auth_client: httpx.AsyncClient, auth_app: Any, auth_settings: Settings, db: Database
+) -> None:
+    import asyncio
+    import uuid
+    from datetime import timedelta
+
+    import jwt
+
+    user = await account(auth_client, db, "dk")
+    claims = jwt.decode(user["accessToken"], options={"verify_signature": False})
+    keys = auth_app.state.auth.config.keys
+    short, _ = keys.issue(
+        user_id=uuid.UUID(claims["sub"]),
+        territory_id="dk",
+        roles=claims["roles"],
+        session_id=uuid.UUID(claims["sid"]),
+        ttl=timedelta(seconds=2),
+    )
+    app = ws_app(auth_app, auth_settings)
+    me = {"query": "{ me { username } }"}
+    with TestClient(app) as client, client.websocket_connect("/graphql", [PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"accessToken": short}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": me})
+        assert ws.receive_json()["type"] == "next"
+        assert ws.receive_json()["type"] == "complete"
+        await asyncio.sleep(2.1)
+        ws.send_json({"id": "2", "type": "subscribe", "payload": me})
+        refused = ws.receive_json()
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
