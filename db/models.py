@@ -368,3 +368,24 @@ community_memberships = Table(
     CheckConstraint("role IN ('member', 'moderator', 'admin')", name="role_known"),
     Index("ix_community_memberships_user_id", "user_id"),
 )
+
+# --- t0004: visibility grants. The profile's setting (scope 'profile') or one field's setting
+# shared with one of the owner's social groups; deleting the group deletes its grants.
+
+visibility_grants = Table(
+    "visibility_grants",
+    territory_metadata,
+    Column(
+        "group_id",
+        UUID(as_uuid=True),
+        ForeignKey("territory.social_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("scope", String(40), primary_key=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "scope IN ('profile', 'display_name', 'bio', 'location', 'birthdate', 'avatar', "
+        "'primary_language', 'languages', 'preferred_translation_language', 'social_links')",
+        name="scope_known",
+    ),
+)

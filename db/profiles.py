@@ -35,13 +35,17 @@ from db.models import (
     social_groups,
     social_links,
     users,
+    visibility_grants,
 )
+from db.social_groups import GROUP_COLUMNS, GroupRecord
 from domain.privacy import (
     DEFAULT_FIELD_VISIBILITY,
     DEFAULT_PRESET,
+    GroupGrants,
     ProfileField,
     Viewer,
     Visibility,
+    parse_grants,
     parse_overrides,
 )
 
@@ -50,8 +54,8 @@ from domain.privacy import (
 class ProfileRow:
     """One profile with the facts that decide the viewer's relation to its owner.
 
-    ``viewer_group_kinds`` and ``shares_community`` are about the request's viewer: the row is
-    only meaningful for the viewer it was read for.
+    ``viewer_group_kinds``, ``viewer_grants`` and ``shares_community`` are about the request's
+    viewer: the row is only meaningful for the viewer it was read for.
     """
 
     user_id: uuid.UUID
@@ -68,6 +72,7 @@ class ProfileRow:
     overrides: Mapping[ProfileField, Visibility]
     notifications: Mapping[str, Any]
     viewer_group_kinds: frozenset[str]
+    viewer_grants: GroupGrants
     shares_community: bool
 
     def __repr__(self) -> str:  # keep personal data out of any accidental log line
@@ -86,14 +91,17 @@ async def views(
 ) -> dict[uuid.UUID, ProfileRow]:
     """Profiles of ``ids`` and the viewer's relation facts, in ONE statement.
 
-    Correlated subqueries per row find the owner's social groups that hold the viewer and, for a
-    viewer of the same territory, whether the two share a community. Both use indexes
-    (``ix_social_group_members_member``, ``ix_community_memberships_user_id``).
+    Correlated subqueries per row find the kinds of the owner's social groups that hold the
+    viewer, the scopes (``profile`` or a field) the owner shared with such groups and, for a
+    viewer of the same territory, whether the two share a community. All start from indexes
+    (``ix_social_group_members_member``, the grants' primary key, ``ix_community_memberships_
+    user_id``).
     """
     kinds: ColumnElement[Any]
+    scopes: ColumnElement[Any]
     shares: ColumnElement[Any]
     if viewer.is_anonymous:
-        kinds, shares = null(), false()
+        kinds, scopes, shares = null(), null(), false()
     else:
         viewer_id = uuid.UUID(str(viewer.user_id))
         kinds = (
@@ -101,6 +109,24 @@ async def views(
             .select_from(
                 social_groups.join(
                     social_group_members, social_group_members.c.group_id == social_groups.c.id
+                )
+            )
+            .where(
+                social_groups.c.owner_id == users.c.id,
+                social_group_members.c.member_territory == viewer.territory_id,
+                social_group_members.c.member_user_id == viewer_id,
+            )
+            .correlate(users)
+            .scalar_subquery()
+        )
+        scopes = (
+            select(func.array_agg(visibility_grants.c.scope.distinct()))
+            .select_from(
+                social_group_members.join(
+                    social_groups, social_groups.c.id == social_group_members.c.group_id
+                ).join(
+                    visibility_grants,
+                    visibility_grants.c.group_id == social_group_members.c.group_id,
                 )
             )
             .where(
@@ -140,6 +166,7 @@ async def views(
             profiles.c.field_visibility,
             profiles.c.notification_preferences,
             kinds.label("kinds"),
+            scopes.label("scopes"),
             shares.label("shares"),
         )
         .select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
@@ -167,6 +194,7 @@ async def views(
             ),
             notifications=row.notification_preferences or {},
             viewer_group_kinds=frozenset(row.kinds or ()),
+            viewer_grants=parse_grants(row.scopes or ()),
             shares_community=bool(row.shares),
         )
     return found
@@ -227,6 +255,66 @@ async def set_field_visibility(
         .where(profiles.c.user_id == user_id)
         .values(field_visibility=changed, updated_at=func.now())
     )
+
+
+# --- visibility grants: settings shared with the owner's social groups
+
+
+async def grants_of(
+    conn: AsyncConnection, owner_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[str, GroupRecord]]]:
+    """(scope, group) of every grant of each owner, groups in display order, in one statement."""
+    rows = await conn.execute(
+        select(visibility_grants.c.scope, *GROUP_COLUMNS)
+        .select_from(
+            visibility_grants.join(
+                social_groups, social_groups.c.id == visibility_grants.c.group_id
+            )
+        )
+        .where(social_groups.c.owner_id.in_(list(owner_ids)))
+        .order_by(
+            social_groups.c.owner_id,
+            visibility_grants.c.scope,
+            (social_groups.c.kind == "custom"),
+            social_groups.c.kind,
+            func.lower(social_groups.c.name),
+        )
+    )
+    found: dict[uuid.UUID, list[tuple[str, GroupRecord]]] = {}
+    for scope, *group in rows:
+        record = GroupRecord(*group)
+        found.setdefault(record.owner_id, []).append((str(scope), record))
+    return found
+
+
+async def owned_groups(
+    conn: AsyncConnection, owner_id: uuid.UUID, group_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``group_ids`` are the owner's; key-share locked so none is deleted under us."""
+    rows = await conn.execute(
+        select(social_groups.c.id)
+        .where(social_groups.c.id.in_(list(group_ids)), social_groups.c.owner_id == owner_id)
+        .with_for_update(read=True, key_share=True)
+    )
+    return set(rows.scalars())
+
+
+async def replace_grants(
+    conn: AsyncConnection, owner_id: uuid.UUID, scope: str, group_ids: Sequence[uuid.UUID]
+) -> None:
+    """Share ``scope`` with exactly ``group_ids`` (the caller checked they are the owner's)."""
+    await conn.execute(
+        delete(visibility_grants).where(
+            visibility_grants.c.scope == scope,
+            visibility_grants.c.group_id.in_(
+                select(social_groups.c.id).where(social_groups.c.owner_id == owner_id)
+            ),
+        )
+    )
+    if group_ids:
+        await conn.execute(
+            visibility_grants.insert().values([{"group_id": g, "scope": scope} for g in group_ids])
+        )
 
 
 async def set_notifications(

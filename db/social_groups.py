@@ -44,7 +44,7 @@ class MemberRef:
     added_at: datetime
 
 
-_COLUMNS = (
+GROUP_COLUMNS = (
     social_groups.c.id,
     social_groups.c.owner_id,
     social_groups.c.kind,
@@ -71,7 +71,7 @@ async def groups_of(
     conn: AsyncConnection, owner_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[GroupRecord]]:
     rows = await conn.execute(
-        select(*_COLUMNS)
+        select(*GROUP_COLUMNS)
         .where(social_groups.c.owner_id.in_(list(owner_ids)))
         .order_by(
             social_groups.c.owner_id,
@@ -89,7 +89,7 @@ async def groups_of(
 async def group(
     conn: AsyncConnection, group_id: uuid.UUID, *, lock: bool = False
 ) -> GroupRecord | None:
-    query = select(*_COLUMNS).where(social_groups.c.id == group_id)
+    query = select(*GROUP_COLUMNS).where(social_groups.c.id == group_id)
     if lock:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
@@ -110,7 +110,7 @@ async def create(conn: AsyncConnection, owner_id: uuid.UUID, name: str) -> Group
                 await conn.execute(
                     social_groups.insert()
                     .values(id=uuid.uuid4(), owner_id=owner_id, kind="custom", name=name)
-                    .returning(*_COLUMNS)
+                    .returning(*GROUP_COLUMNS)
                 )
             ).one()
     except IntegrityError:
@@ -126,7 +126,7 @@ async def rename(conn: AsyncConnection, group_id: uuid.UUID, name: str) -> Group
                     update(social_groups)
                     .where(social_groups.c.id == group_id)
                     .values(name=name)
-                    .returning(*_COLUMNS)
+                    .returning(*GROUP_COLUMNS)
                 )
             ).one()
     except IntegrityError:

@@ -17,13 +17,22 @@ relation (closest)    holds when
 ====================  ===================================================================
 
 Family and friends are circles of the owner's choosing and may hold people from other
-territories. Custom social groups organise contacts but grant no visibility of their own.
-Territory roles (managers, moderators) do not widen what a profile shows: they read accounts,
-not private profile fields.
+territories. Territory roles (managers, moderators) do not widen what a profile shows: they read
+accounts, not private profile fields.
 
 A profile has one preset (``DEFAULT_PRESET`` until changed); each field may override it
 (``field_visibility``), and field settings always win over the preset. Birthdates start as
 ``ONLY_ME`` (``DEFAULT_FIELD_VISIBILITY``) because they are the field most often abused.
+
+Groups widen a setting: the profile's setting and each field's own setting are a visibility AND
+a list of the owner's social groups (any of them: Family, Friends or custom). A viewer sees a
+field when the visibility admits their relation OR they are a member of one of the setting's
+groups (``field_visible``). A field with its own setting replaces the profile's setting whole,
+groups included, exactly as its own visibility replaces the preset; a field without one follows
+both. So sharing the profile with "Neighbours" never reaches a field the owner narrowed on its
+own (the birthdate by default), unless that field lists the group too. Groups only ever add
+viewers; they never hide from anyone the visibility admits. Deleting a group deletes what it
+granted.
 """
 
 from __future__ import annotations
@@ -119,7 +128,8 @@ def relation_of(
     """The closest relation, from facts one batched query gathered about (viewer, owner).
 
     ``owner_groups_holding_viewer`` are the kinds (``family``, ``friends``, ``custom``) of the
-    owner's groups the viewer is in; ``shares_community`` only counts inside one territory.
+    owner's groups the viewer is in (a custom group sets no relation: it grants through
+    ``GroupGrants``); ``shares_community`` only counts inside one territory.
     """
     if viewer.is_anonymous:
         return Relation.ANONYMOUS
@@ -135,6 +145,39 @@ def relation_of(
     return Relation.OTHER_TERRITORY
 
 
+PROFILE_SCOPE = "profile"
+"""The scope of a grant to the profile's own setting; a field's grants carry the field's value."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupGrants:
+    """Which settings the owner shared with a group the viewer belongs to (for one viewer)."""
+
+    profile: bool = False
+    fields: frozenset[ProfileField] = frozenset()
+
+
+NO_GRANTS = GroupGrants()
+
+
+def parse_grants(scopes: Iterable[str]) -> GroupGrants:
+    """Stored grant scopes (``profile`` or a field's value) to ``GroupGrants``.
+
+    An unknown scope grants nothing: a damaged row can only ever hide more.
+    """
+    fields: set[ProfileField] = set()
+    profile = False
+    for scope in scopes:
+        if scope == PROFILE_SCOPE:
+            profile = True
+            continue
+        try:
+            fields.add(ProfileField(scope))
+        except ValueError:
+            continue
+    return GroupGrants(profile=profile, fields=frozenset(fields))
+
+
 def effective_visibility(
     field: ProfileField, preset: Visibility, overrides: Mapping[ProfileField, Visibility]
 ) -> Visibility:
@@ -142,12 +185,30 @@ def effective_visibility(
     return overrides.get(field, preset)
 
 
+def field_visible(
+    field: ProfileField,
+    relation: Relation,
+    preset: Visibility,
+    overrides: Mapping[ProfileField, Visibility],
+    grants: GroupGrants = NO_GRANTS,
+) -> bool:
+    """The rule: the setting that applies (the field's own, else the profile's) admits the
+    viewer's relation, or shares with one of the owner's groups the viewer is in."""
+    own = overrides.get(field)
+    if own is not None:
+        return can_see(relation, own) or field in grants.fields
+    return can_see(relation, preset) or grants.profile
+
+
 def visible_fields(
-    relation: Relation, preset: Visibility, overrides: Mapping[ProfileField, Visibility]
+    relation: Relation,
+    preset: Visibility,
+    overrides: Mapping[ProfileField, Visibility],
+    grants: GroupGrants = NO_GRANTS,
 ) -> frozenset[ProfileField]:
     """Every field the viewer may see: decided once per (viewer, profile)."""
     return frozenset(
-        f for f in ProfileField if can_see(relation, effective_visibility(f, preset, overrides))
+        f for f in ProfileField if field_visible(f, relation, preset, overrides, grants)
     )
 
 

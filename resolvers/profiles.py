@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types.unset import UNSET
 
 from db import profiles as profile_db
+from db import social_groups as group_db
 from domain.accounts import DISPLAY_NAME_MAX, validate_display_name
+from domain.communities import MAX_CUSTOM_GROUPS
 from domain.errors import BadUserInput, NotFound
-from domain.privacy import ProfileField, Visibility
+from domain.privacy import PROFILE_SCOPE, ProfileField, Visibility
 from domain.profiles import (
     MAX_LANGUAGES,
     MAX_SOCIAL_LINKS,
@@ -39,12 +43,19 @@ from graph.types.profile import (
     forget,
     languages_loader,
     own_row,
+    privacy_settings,
     profile_view,
     social_platforms,
 )
 from resolvers.common import key_of, person_of, territory_transaction
 
 KEEP = "Omit to keep the current value; null clears it."
+MAX_SHARED_GROUPS = len(group_db.DEFAULT_GROUPS) + MAX_CUSTOM_GROUPS
+GROUPS = (
+    "Your social groups (any kind) whose members also see it, whatever their relation to you: "
+    "they replace the current list. Omit to keep it; null or [] shares with no group. Another "
+    "person's group is NOT_FOUND."
+)
 
 
 @strawberry.input(description="Profile changes. " + KEEP)
@@ -134,7 +145,32 @@ async def _own_settings(info: Info, territory_id: str, user_id: uuid.UUID) -> Pr
     forget(info, territory_id, user_id)
     row = await own_row(info, territory_id, user_id)
     assert row is not None, "the caller is the owner"
-    return PrivacySettings.from_row(row)
+    return await privacy_settings(info, row)
+
+
+def _group_keys(territory_id: str, groups: list[strawberry.ID] | None) -> list[uuid.UUID]:
+    """Distinct group keys of the caller's territory, in order; NOT_FOUND for another's."""
+    keys: list[uuid.UUID] = []
+    for value in groups or []:
+        group_territory, key = key_of(value, "SocialGroup")
+        if group_territory != territory_id:
+            raise NotFound("No such group.")
+        if key not in keys:
+            if len(keys) == MAX_SHARED_GROUPS:
+                raise BadUserInput(f"Name at most {MAX_SHARED_GROUPS} groups.")
+            keys.append(key)
+    return keys
+
+
+async def _share(
+    conn: AsyncConnection, owner: uuid.UUID, scope: str, keys: list[uuid.UUID]
+) -> None:
+    """Share ``scope`` with exactly these groups, every one the owner's (else NOT_FOUND)."""
+    if keys:
+        await group_db.ensure_defaults(conn, owner)  # Family and Friends may be named unwritten
+        if await profile_db.owned_groups(conn, owner, keys) != set(keys):
+            raise NotFound("No such group.")
+    await profile_db.replace_grants(conn, owner, scope, keys)
 
 
 @strawberry.type
@@ -170,25 +206,55 @@ class ProfileMutations:
         return await _own_profile(info, territory_id, user_id)
 
     @strawberry.mutation(
-        description="Set your profile's visibility preset (fields with their own setting keep it).",
+        description="Set your profile's visibility preset and, optionally, the groups it is also "
+        "shared with; fields with their own setting keep theirs.",
         permission_classes=[IsAuthenticated],
     )
-    async def set_profile_visibility(self, info: Info, visibility: Visibility) -> PrivacySettings:
+    async def set_profile_visibility(
+        self,
+        info: Info,
+        visibility: Visibility,
+        groups: Annotated[list[strawberry.ID] | None, strawberry.argument(description=GROUPS)] = (
+            UNSET
+        ),
+    ) -> PrivacySettings:
         territory_id, user_id = info.context.caller.account()
+        keys = None if groups is UNSET else _group_keys(territory_id, groups)
         async with territory_transaction(info, territory_id) as conn:
             await profile_db.set_preset(conn, user_id, visibility)
+            if keys is not None:
+                await _share(conn, user_id, PROFILE_SCOPE, keys)
         return await _own_settings(info, territory_id, user_id)
 
     @strawberry.mutation(
-        description="Give one field its own visibility, or null to follow the preset again.",
+        description="Give one field its own setting: a visibility and, optionally, groups. The "
+        "field then ignores the profile's preset AND groups. Null visibility makes it follow the "
+        "profile again (its own groups are dropped; naming groups then is BAD_USER_INPUT).",
         permission_classes=[IsAuthenticated],
     )
     async def set_field_visibility(
-        self, info: Info, field: ProfileField, visibility: Visibility | None = None
+        self,
+        info: Info,
+        field: ProfileField,
+        visibility: Visibility | None = None,
+        groups: Annotated[list[strawberry.ID] | None, strawberry.argument(description=GROUPS)] = (
+            UNSET
+        ),
     ) -> PrivacySettings:
         territory_id, user_id = info.context.caller.account()
+        if visibility is None:
+            if groups:
+                raise BadUserInput(
+                    "A field that follows the profile follows its groups too; give it a "
+                    "visibility to share it with groups of its own."
+                )
+            keys: list[uuid.UUID] | None = []
+        else:
+            keys = None if groups is UNSET else _group_keys(territory_id, groups)
         async with territory_transaction(info, territory_id) as conn:
             await profile_db.set_field_visibility(conn, user_id, field, visibility)
+            if keys is not None:
+                await _share(conn, user_id, field.value, keys)
         return await _own_settings(info, territory_id, user_id)
 
     @strawberry.mutation(

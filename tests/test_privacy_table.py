@@ -3,8 +3,10 @@
 One owner in `dk` with every profile field filled in. Viewers: anonymous (a stranger), an
 account of `dk` sharing no community, an account of `dk` in a community with the owner, an
 account of `se` (another territory on another database server), a friend (in `no`), a family
-member (in `fn_sami`, on the second server) and the owner. The expected table below is written
-out by hand, not computed with the code under test.
+member (in `fn_sami`, on the second server), a neighbour (an account of `dk` in the owner's custom
+group "Neighbours", otherwise related like the `dk` account) and the owner; an account of `se` is
+also in the owner's custom group "Pen pals". The expected tables below are written out by hand,
+not computed with the code under test.
 """
 
 from __future__ import annotations
@@ -14,29 +16,33 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from db.engines import Database
+from db.models import visibility_grants
+from graph import ids
 from tests.authkit import account, call, codes
 
-OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, OTHER, ANONYMOUS = (
+OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, NEIGHBOUR, OTHER, ANONYMOUS = (
     "owner",
     "family",
     "friend",
     "community",
     "same_territory",
+    "neighbour",
     "other_territory",
     "anonymous",
 )
-VIEWERS = [OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, OTHER, ANONYMOUS]
+VIEWERS = [OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, NEIGHBOUR, OTHER, ANONYMOUS]
 
-# preset -> viewers who see a field that follows the preset.
+# preset -> viewers who see a field that follows the preset (no group shared with).
 SEES: dict[str, set[str]] = {
     "ONLY_ME": {OWNER},
     "FAMILY": {OWNER, FAMILY},
     "FRIENDS": {OWNER, FAMILY, FRIEND},
     "COMMUNITY": {OWNER, FAMILY, FRIEND, COMMUNITY},
-    "TERRITORY": {OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY},
-    "ALL_TERRITORIES": {OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, OTHER},
+    "TERRITORY": {OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, NEIGHBOUR},
+    "ALL_TERRITORIES": {OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, NEIGHBOUR, OTHER},
     "PUBLIC": set(VIEWERS),
 }
 
@@ -60,12 +66,19 @@ query($id: ID!) {
     preferredTranslationLanguage languages { language level } socialLinks { platform url }
   }
 }"""
-SET_PRESET = "mutation($v: Visibility!) { setProfileVisibility(visibility: $v) { preset } }"
-SET_FIELD = """
-mutation($f: ProfileField!, $v: Visibility) {
-  setFieldVisibility(field: $f, visibility: $v) { preset fields { field visibility overridden } }
-}"""
+SETTINGS = "preset groups { name } fields { field visibility overridden groups { name } }"
+SET_PRESET = (
+    "mutation($v: Visibility!, $g: [ID!]) { setProfileVisibility(visibility: $v, groups: $g) { "
+    + SETTINGS
+    + " } }"
+)
+SET_FIELD = (
+    "mutation($f: ProfileField!, $v: Visibility, $g: [ID!]) { "
+    "setFieldVisibility(field: $f, visibility: $v, groups: $g) { " + SETTINGS + " } }"
+)
 GROUPS = "{ me { socialGroups { id kind name } } }"
+CREATE_GROUP = "mutation($n: String!) { createSocialGroup(name: $n) { id name } }"
+DELETE_GROUP = "mutation($id: ID!) { deleteSocialGroup(id: $id) }"
 ADD_TO_GROUP = "mutation($g: ID!, $u: ID!) { addToSocialGroup(groupId: $g, userId: $u) }"
 CREATE_COMMUNITY = """
 mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id slug visibility } }"""
@@ -87,6 +100,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
         FRIEND: await account(auth_client, db, "no"),
         COMMUNITY: await account(auth_client, db, "dk"),
         TERRITORY: await account(auth_client, db, "dk"),
+        NEIGHBOUR: await account(auth_client, db, "dk"),
         OTHER: await account(auth_client, db, "se"),
     }
     owner = people[OWNER]["accessToken"]
@@ -132,6 +146,15 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
             auth_client, ADD_TO_GROUP, {"g": groups[kind], "u": people[who]["user"]["id"]}, owner
         )
         assert ok(added) == {"addToSocialGroup": True}
+    # Custom groups: Neighbours holds a dk account, Pen pals an account of se (second server).
+    for name, who in (("Neighbours", NEIGHBOUR), ("Pen pals", OTHER)):
+        created = ok(await call(auth_client, CREATE_GROUP, {"n": name}, owner))
+        groups[name] = created["createSocialGroup"]["id"]
+        added = await call(
+            auth_client, ADD_TO_GROUP, {"g": groups[name], "u": people[who]["user"]["id"]}, owner
+        )
+        assert ok(added) == {"addToSocialGroup": True}
+    groups["Friends"] = groups["FRIENDS"]
     manager = await account(auth_client, db, "dk", role="territory_manager")
     community = ok(
         await call(
@@ -143,7 +166,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
     )["createCommunity"]
     for who in (OWNER, COMMUNITY):
         ok(await call(auth_client, JOIN, {"id": community["id"]}, people[who]["accessToken"]))
-    return {"people": people, "community": community["id"], "manager": manager}
+    return {"people": people, "community": community["id"], "manager": manager, "groups": groups}
 
 
 def token_of(cast: dict[str, Any], viewer: str) -> str | None:
@@ -159,11 +182,14 @@ async def seen(auth_client: httpx.AsyncClient, cast: dict[str, Any], viewer: str
 
 
 async def reset(auth_client: httpx.AsyncClient, cast: dict[str, Any], preset: str) -> None:
+    """The preset, no field of its own and no group shared with."""
     owner = cast["people"][OWNER]["accessToken"]
-    ok(await call(auth_client, SET_PRESET, {"v": preset}, owner))
+    ok(await call(auth_client, SET_PRESET, {"v": preset, "g": []}, owner))
     for field in FIELDS:
         settings = ok(await call(auth_client, SET_FIELD, {"f": field, "v": None}, owner))
-    assert not any(f["overridden"] for f in settings["setFieldVisibility"]["fields"])
+    fields = settings["setFieldVisibility"]["fields"]
+    assert not any(f["overridden"] or f["groups"] for f in fields)
+    assert settings["setFieldVisibility"]["groups"] == []
 
 
 @pytest.mark.parametrize("preset", list(SEES))
@@ -190,6 +216,7 @@ OVERRIDES = [
             FRIEND: set(FIELDS) - {"BIO"},
             COMMUNITY: set(FIELDS) - {"BIO", "BIRTHDATE"},
             TERRITORY: set(FIELDS) - {"BIO", "BIRTHDATE", "SOCIAL_LINKS"},
+            NEIGHBOUR: set(FIELDS) - {"BIO", "BIRTHDATE", "SOCIAL_LINKS"},
             OTHER: set(FIELDS) - {"BIO", "BIRTHDATE", "SOCIAL_LINKS"},
             ANONYMOUS: set(FIELDS) - {"BIO", "BIRTHDATE", "SOCIAL_LINKS"},
         },
@@ -203,6 +230,7 @@ OVERRIDES = [
             FRIEND: {"DISPLAY_NAME", "LANGUAGES"},
             COMMUNITY: {"DISPLAY_NAME", "LANGUAGES"},
             TERRITORY: {"DISPLAY_NAME", "LANGUAGES"},
+            NEIGHBOUR: {"DISPLAY_NAME", "LANGUAGES"},
             OTHER: {"DISPLAY_NAME", "LANGUAGES"},
             ANONYMOUS: {"DISPLAY_NAME"},
         },
@@ -226,6 +254,235 @@ async def test_field_settings_override_the_preset(
         profile = await seen(auth_client, cast, viewer)
         shown = {field for field, key in FIELDS.items() if profile.get(key) is not None}
         assert shown == expected[viewer], viewer
+
+
+ALL = set(FIELDS)
+NOTHING: set[str] = set()
+
+# (preset, groups of the profile's setting, {field: (own visibility, own groups)}) -> the fields
+# each viewer sees. A viewer sees a field when the setting that applies (the field's own, else the
+# profile's) admits their relation OR names a group they are in.
+GROUP_CASES = [
+    pytest.param(
+        "ONLY_ME",
+        ["Neighbours"],
+        {},
+        {
+            OWNER: ALL,
+            NEIGHBOUR: ALL,  # a member of the group the profile is shared with
+            TERRITORY: NOTHING,  # the same relation, not a member
+            FAMILY: NOTHING,
+            FRIEND: NOTHING,
+            COMMUNITY: NOTHING,
+            OTHER: NOTHING,
+            ANONYMOUS: NOTHING,
+        },
+        id="profile-shared-with-a-custom-group",
+    ),
+    pytest.param(
+        "ONLY_ME",
+        ["Neighbours"],
+        {
+            "BIRTHDATE": ("ONLY_ME", []),  # its own setting: the profile's groups do not reach it
+            "BIO": ("FRIENDS", ["Neighbours"]),
+            "LOCATION": ("COMMUNITY", []),
+        },
+        {
+            OWNER: ALL,
+            NEIGHBOUR: ALL - {"BIRTHDATE", "LOCATION"},
+            TERRITORY: NOTHING,
+            FAMILY: {"BIO", "LOCATION"},
+            FRIEND: {"BIO", "LOCATION"},
+            COMMUNITY: {"LOCATION"},
+            OTHER: NOTHING,
+            ANONYMOUS: NOTHING,
+        },
+        id="field-settings-replace-the-profile-groups",
+    ),
+    pytest.param(
+        "PUBLIC",
+        [],
+        {
+            "BIRTHDATE": ("ONLY_ME", ["Neighbours"]),
+            "SOCIAL_LINKS": ("ONLY_ME", ["Friends"]),  # the group, not the FRIENDS circle
+        },
+        {
+            OWNER: ALL,
+            NEIGHBOUR: ALL - {"SOCIAL_LINKS"},
+            TERRITORY: ALL - {"BIRTHDATE", "SOCIAL_LINKS"},
+            FAMILY: ALL - {"BIRTHDATE", "SOCIAL_LINKS"},
+            FRIEND: ALL - {"BIRTHDATE"},
+            COMMUNITY: ALL - {"BIRTHDATE", "SOCIAL_LINKS"},
+            OTHER: ALL - {"BIRTHDATE", "SOCIAL_LINKS"},
+            ANONYMOUS: ALL - {"BIRTHDATE", "SOCIAL_LINKS"},
+        },
+        id="fields-shared-with-groups-under-a-wide-preset",
+    ),
+    pytest.param(
+        "COMMUNITY",
+        ["Pen pals"],
+        {"BIO": ("ONLY_ME", ["Neighbours", "Pen pals"])},
+        {
+            OWNER: ALL,
+            NEIGHBOUR: {"BIO"},
+            TERRITORY: NOTHING,
+            FAMILY: ALL - {"BIO"},
+            FRIEND: ALL - {"BIO"},
+            COMMUNITY: ALL - {"BIO"},
+            OTHER: ALL,  # another territory's account, on another server, in "Pen pals"
+            ANONYMOUS: NOTHING,
+        },
+        id="group-member-of-another-territory",
+    ),
+]
+
+
+@pytest.mark.parametrize(("preset", "groups", "fields", "expected"), GROUP_CASES)
+async def test_groups_widen_the_setting_that_applies(
+    auth_client: httpx.AsyncClient,
+    cast: dict[str, Any],
+    preset: str,
+    groups: list[str],
+    fields: dict[str, tuple[str, list[str]]],
+    expected: dict[str, set[str]],
+) -> None:
+    await reset(auth_client, cast, preset)
+    owner = cast["people"][OWNER]["accessToken"]
+    ids_of = cast["groups"]
+    body = await call(
+        auth_client, SET_PRESET, {"v": preset, "g": [ids_of[g] for g in groups]}, owner
+    )
+    settings = ok(body)["setProfileVisibility"]
+    for field, (visibility, own) in fields.items():
+        variables = {"f": field, "v": visibility, "g": [ids_of[g] for g in own]}
+        settings = ok(await call(auth_client, SET_FIELD, variables, owner))["setFieldVisibility"]
+    # The owner's settings say what applies: a field's own groups, else the profile's.
+    assert sorted(g["name"] for g in settings["groups"]) == sorted(groups)
+    for entry in settings["fields"]:
+        own_setting = fields.get(entry["field"])
+        names = sorted(g["name"] for g in entry["groups"])
+        assert entry["overridden"] is (own_setting is not None)
+        assert names == sorted(groups if own_setting is None else own_setting[1]), entry
+    assert set(expected) == set(VIEWERS)
+    for viewer in VIEWERS:
+        profile = await seen(auth_client, cast, viewer)
+        shown = {field for field, key in FIELDS.items() if profile.get(key) is not None}
+        assert shown == expected[viewer], viewer
+
+
+async def test_changing_the_preset_keeps_groups_unless_named(
+    auth_client: httpx.AsyncClient, cast: dict[str, Any]
+) -> None:
+    await reset(auth_client, cast, "ONLY_ME")
+    owner = cast["people"][OWNER]["accessToken"]
+    neighbours = cast["groups"]["Neighbours"]
+    ok(await call(auth_client, SET_PRESET, {"v": "ONLY_ME", "g": [neighbours, neighbours]}, owner))
+    ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "ONLY_ME", "g": [neighbours]}, owner))
+    # Omitted groups stay; a field whose visibility changes keeps its groups too.
+    kept = ok(await call(auth_client, SET_PRESET, {"v": "FAMILY"}, owner))["setProfileVisibility"]
+    assert [g["name"] for g in kept["groups"]] == ["Neighbours"]
+    kept = ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "FRIENDS"}, owner))
+    bio = next(f for f in kept["setFieldVisibility"]["fields"] if f["field"] == "BIO")
+    assert bio == {
+        "field": "BIO",
+        "visibility": "FRIENDS",
+        "overridden": True,
+        "groups": [{"name": "Neighbours"}],
+    }
+    # null visibility: the field follows the profile again, its own groups are gone.
+    back = ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": None}, owner))
+    bio = next(f for f in back["setFieldVisibility"]["fields"] if f["field"] == "BIO")
+    assert bio == {
+        "field": "BIO",
+        "visibility": "FAMILY",
+        "overridden": False,
+        "groups": [{"name": "Neighbours"}],  # the profile's, which it follows now
+    }
+    cleared = ok(await call(auth_client, SET_PRESET, {"v": "FAMILY", "g": None}, owner))
+    assert cleared["setProfileVisibility"]["groups"] == []
+
+
+async def test_only_your_own_groups_can_be_named(
+    auth_client: httpx.AsyncClient, cast: dict[str, Any], db: Database
+) -> None:
+    """Another person's group (same territory or not), a made-up id: NOT_FOUND, nothing changes."""
+    await reset(auth_client, cast, "ONLY_ME")
+    people = cast["people"]
+    owner = people[OWNER]["accessToken"]
+    stranger = await account(auth_client, db, "dk")
+    theirs = ok(await call(auth_client, CREATE_GROUP, {"n": "Mine"}, stranger["accessToken"]))
+    friend_groups = ok(await call(auth_client, GROUPS, token=people[FRIEND]["accessToken"]))
+    other_territory = friend_groups["me"]["socialGroups"][0]["id"]  # the friend's Family, in `no`
+    made_up = ids.encode("SocialGroup", "dk", str(uuid.uuid4()))
+    neighbours = cast["groups"]["Neighbours"]
+    for forged in (theirs["createSocialGroup"]["id"], other_territory, made_up):
+        for query, variables in (
+            (SET_PRESET, {"v": "PUBLIC", "g": [neighbours, forged]}),
+            (SET_FIELD, {"f": "BIO", "v": "PUBLIC", "g": [forged]}),
+        ):
+            body = await call(auth_client, query, variables, owner)
+            assert codes(body) == ["NOT_FOUND"], (forged, body)
+    not_a_group = people[NEIGHBOUR]["user"]["id"]
+    for query, variables in (
+        (SET_PRESET, {"v": "PUBLIC", "g": [not_a_group]}),
+        (SET_FIELD, {"f": "BIO", "v": None, "g": [neighbours]}),  # following the profile
+    ):
+        assert codes(await call(auth_client, query, variables, owner)) == ["BAD_USER_INPUT"]
+    # All or nothing: neither the preset nor any group changed.
+    settings = ok(await call(auth_client, "{ me { privacy { " + SETTINGS + " } } }", token=owner))
+    privacy = settings["me"]["privacy"]
+    assert privacy["preset"] == "ONLY_ME"
+    assert privacy["groups"] == []
+    assert not any(f["overridden"] or f["groups"] for f in privacy["fields"])
+    assert await seen(auth_client, cast, NEIGHBOUR) == {}
+    # Family and Friends may be named before they were ever written (derived ids).
+    fresh = await account(auth_client, db, "se")
+    family = ok(await call(auth_client, GROUPS, token=fresh["accessToken"]))["me"]["socialGroups"][
+        0
+    ]
+    shared = ok(
+        await call(
+            auth_client, SET_PRESET, {"v": "ONLY_ME", "g": [family["id"]]}, fresh["accessToken"]
+        )
+    )
+    assert shared["setProfileVisibility"]["groups"] == [{"name": "Family"}]
+
+
+async def test_deleting_a_group_removes_its_grants(
+    auth_client: httpx.AsyncClient, cast: dict[str, Any], db: Database
+) -> None:
+    await reset(auth_client, cast, "ONLY_ME")
+    owner = cast["people"][OWNER]["accessToken"]
+    viewer = await account(auth_client, db, "no")
+    group = ok(await call(auth_client, CREATE_GROUP, {"n": "Temporary"}, owner))
+    group_id = group["createSocialGroup"]["id"]
+    added = {"g": group_id, "u": viewer["user"]["id"]}
+    assert ok(await call(auth_client, ADD_TO_GROUP, added, owner)) == {"addToSocialGroup": True}
+    ok(await call(auth_client, SET_PRESET, {"v": "ONLY_ME", "g": [group_id]}, owner))
+    ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "ONLY_ME", "g": [group_id]}, owner))
+    node = "query($id: ID!) { node(id: $id) { ... on Profile { displayName bio birthdate } } }"
+    owner_id = cast["people"][OWNER]["user"]["id"]
+    profile_id = ids.encode("Profile", "dk", ids.decode(owner_id).key)
+    token = viewer["accessToken"]
+    assert ok(await call(auth_client, node, {"id": profile_id}, token))["node"] == {
+        "displayName": "Owner Person",
+        "bio": "Grows kale.",
+        "birthdate": "1990-05-17",  # follows the profile (reset cleared its own setting)
+    }
+    assert ok(await call(auth_client, DELETE_GROUP, {"id": group_id}, owner)) == {
+        "deleteSocialGroup": True
+    }
+    assert codes(await call(auth_client, node, {"id": profile_id}, token)) == ["NOT_FOUND"]
+    privacy = ok(await call(auth_client, "{ me { privacy { " + SETTINGS + " } } }", token=owner))
+    assert privacy["me"]["privacy"]["groups"] == []
+    assert all(f["groups"] == [] for f in privacy["me"]["privacy"]["fields"])
+    async with db.connect("main", "dk") as conn:
+        left = await conn.execute(
+            select(func.count())
+            .select_from(visibility_grants)
+            .where(visibility_grants.c.group_id == ids.parse_uuid(ids.decode(group_id).key))
+        )
+        assert left.scalar_one() == 0
 
 
 async def test_every_path_enforces_the_same_rules(

@@ -504,3 +504,56 @@ async def test_member_lists_cost_statements_independent_of_n(
         assert all(m["profile"]["displayName"] for m in nodes)
         counts.append(statements.count)
     assert counts[0] == counts[1], counts
+
+
+async def test_group_grants_cost_statements_independent_of_n(
+    auth_client: httpx.AsyncClient, db: Database, statements: StatementCounter
+) -> None:
+    """N owners each share an ONLY_ME profile with a custom group holding the viewer: the
+    grants ride on the one profile statement per territory, whatever N."""
+    viewer = await account(auth_client, db, "no")
+    people: list[dict[str, Any]] = []
+    query = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Profile {
+        displayName bio languages { language } socialLinks { url } } } }"""
+    counts = []
+    for n in (2, 8):
+        while len(people) < n:
+            territory = "dk" if len(people) % 2 == 0 else "se"
+            person = await account(auth_client, db, territory)
+            token = person["accessToken"]
+            ok(await call(auth_client, UPDATE, {"i": {"bio": "shared"}}, token))
+            group = ok(
+                await call(
+                    auth_client, 'mutation { createSocialGroup(name: "Pals") { id } }', token=token
+                )
+            )["createSocialGroup"]["id"]
+            ok(
+                await call(
+                    auth_client,
+                    "mutation($g: ID!, $u: ID!) { addToSocialGroup(groupId: $g, userId: $u) }",
+                    {"g": group, "u": viewer["user"]["id"]},
+                    token,
+                )
+            )
+            ok(
+                await call(
+                    auth_client,
+                    "mutation($g: [ID!]) { setProfileVisibility(visibility: ONLY_ME, groups: $g) "
+                    "{ preset } }",
+                    {"g": [group]},
+                    token,
+                )
+            )
+            people.append(person)
+        statements.statements.clear()
+        ids_ = [_profile_id(p) for p in people]
+        body = ok(await call(auth_client, query, {"ids": ids_}, viewer["accessToken"]))
+        assert [node["bio"] for node in body["nodes"]] == ["shared"] * n
+        counts.append(statements.count)
+    assert counts[0] == counts[1], counts
+    # Per territory: profiles+relations+grants, languages, links; plus the registry lookup.
+    assert counts[0] <= 1 + 2 * 3, statements.statements
+    # A stranger of the same territories sees none of them.
+    stranger = await account(auth_client, db, "dk")
+    body = ok(await call(auth_client, query, {"ids": ids_}, stranger["accessToken"]))
+    assert body["nodes"] == [None] * len(ids_)

@@ -161,6 +161,11 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
             {"group_id": family, "member_territory": "se", "member_user_id": uuid.uuid4()},
             {"group_id": custom, "member_territory": TID, "member_user_id": bob},
         ],
+        "visibility_grants": [
+            {"group_id": family, "scope": "profile"},
+            {"group_id": custom, "scope": "birthdate"},
+            {"group_id": custom, "scope": "preferred_translation_language"},
+        ],
         "community_memberships": [
             {"community_id": garden, "user_id": alice, "role": "admin"},
             {"community_id": garden, "user_id": bob},
@@ -472,6 +477,8 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "social_groups",
         "social_group_members",
         "community_memberships",
+        # t0004
+        "visibility_grants",
     }
 
 

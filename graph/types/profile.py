@@ -2,10 +2,11 @@
 
 Every path to a profile (``node``, ``profile``, ``User.profile``, community members, social group
 members, any territory) goes through ``profile_view``: ONE batched read per territory fetches the
-profiles together with the facts that decide the viewer's relation to each owner, the relation
-and the visible fields are decided once per profile (``domain.privacy``), and fields the viewer
-may not see are null before any resolver runs. Lists (languages, social links) are only loaded
-for profiles whose owner lets the viewer see them.
+profiles together with the facts that decide the viewer's relation to each owner and the owner's
+settings shared with groups holding the viewer, the relation and the visible fields are decided
+once per profile (``domain.privacy``), and fields the viewer may not see are null before any
+resolver runs. Lists (languages, social links) are only loaded for profiles whose owner lets the
+viewer see them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import profiles as profile_db
 from db.profiles import ProfileRow, SocialLinkRecord
+from db.social_groups import GroupRecord
 from domain.privacy import (
+    PROFILE_SCOPE,
     ProfileField,
     Relation,
     Viewer,
@@ -42,6 +45,7 @@ from graph.context import Info
 from graph.types.relay import Node
 
 if TYPE_CHECKING:
+    from graph.types.social_group import SocialGroup
     from graph.types.user import User
 
 VisibilityEnum = strawberry.enum(
@@ -52,7 +56,8 @@ VisibilityEnum = strawberry.enum(
         "FRIENDS (the owner's social groups of those names, any territory); COMMUNITY (accounts "
         "of the owner's territory sharing a community with them); TERRITORY (accounts of the "
         "owner's territory); ALL_TERRITORIES (any account); PUBLIC (anyone, logged in or not). "
-        "Each preset includes the narrower circles."
+        "Each preset includes the narrower circles. A setting may also list the owner's social "
+        "groups: their members see it too, whatever their relation."
     ),
 )
 ProfileFieldEnum = strawberry.enum(
@@ -229,7 +234,7 @@ def decide(info: Info, row: ProfileRow) -> tuple[Relation, frozenset[ProfileFiel
         owner_groups_holding_viewer=row.viewer_group_kinds,
         shares_community=row.shares_community,
     )
-    return relation, visible_fields(relation, row.preset, row.overrides)
+    return relation, visible_fields(relation, row.preset, row.overrides, row.viewer_grants)
 
 
 async def profile_view(info: Info, territory_id: str, user_id: uuid.UUID) -> Profile | None:
@@ -248,6 +253,7 @@ def forget(info: Info, territory_id: str, user_id: uuid.UUID) -> None:
     _row_loader(info, territory_id).clear(user_id)
     languages_loader(info, territory_id).clear(user_id)
     links_loader(info, territory_id).clear(user_id)
+    grants_loader(info, territory_id).clear(user_id)
 
 
 async def _languages(
@@ -277,33 +283,71 @@ def links_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, list[So
 # --- owner-only settings
 
 
-@strawberry.type(description="One field's visibility: its own setting, or the profile's preset.")
+@strawberry.type(description="One field's visibility: its own setting, or the profile's.")
 class FieldVisibility:
     field: ProfileField
     visibility: Visibility = strawberry.field(description="What applies to the field now.")
     overridden: bool = strawberry.field(
-        description="True when the field has its own setting; false when it follows the preset."
+        description="True when the field has its own setting (visibility and groups); false when "
+        "it follows the profile's preset and groups."
+    )
+    groups: list[Annotated[SocialGroup, strawberry.lazy("graph.types.social_group")]] = (
+        strawberry.field(
+            description="Your groups whose members see the field now, whatever their relation: "
+            "its own groups, or the profile's when it follows the profile."
+        )
     )
 
 
 @strawberry.type(description="The owner's privacy settings (only the owner ever sees them).")
 class PrivacySettings:
     preset: Visibility
+    groups: list[Annotated[SocialGroup, strawberry.lazy("graph.types.social_group")]] = (
+        strawberry.field(
+            description="Your groups whose members see every field that follows the preset, "
+            "whatever their relation."
+        )
+    )
     fields: list[FieldVisibility]
 
-    @classmethod
-    def from_row(cls, row: ProfileRow) -> PrivacySettings:
-        return cls(
-            preset=row.preset,
-            fields=[
-                FieldVisibility(
-                    field=f,
-                    visibility=effective_visibility(f, row.preset, row.overrides),
-                    overridden=f in row.overrides,
-                )
-                for f in ProfileField
-            ],
-        )
+
+async def _grants(
+    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
+) -> list[list[tuple[str, GroupRecord]]]:
+    found = await profile_db.grants_of(conn, keys)
+    return [found.get(k, []) for k in keys]
+
+
+def grants_loader(
+    info: Info, territory_id: str
+) -> DataLoader[uuid.UUID, list[tuple[str, GroupRecord]]]:
+    none: list[tuple[str, GroupRecord]] = []
+    return info.context.loaders.in_territory(
+        territory_id, "visibility_grants", _grants, missing=none
+    )
+
+
+async def privacy_settings(info: Info, row: ProfileRow) -> PrivacySettings:
+    """The owner's settings with the groups each one is shared with (one batched read)."""
+    from graph.types.social_group import SocialGroup
+
+    by_scope: dict[str, list[SocialGroup]] = {}
+    for scope, record in await grants_loader(info, row.territory_id).load(row.user_id):
+        by_scope.setdefault(scope, []).append(SocialGroup.from_record(row.territory_id, record))
+    profile_groups = by_scope.get(PROFILE_SCOPE, [])
+    return PrivacySettings(
+        preset=row.preset,
+        groups=profile_groups,
+        fields=[
+            FieldVisibility(
+                field=f,
+                visibility=effective_visibility(f, row.preset, row.overrides),
+                overridden=f in row.overrides,
+                groups=by_scope.get(f.value, []) if f in row.overrides else profile_groups,
+            )
+            for f in ProfileField
+        ],
+    )
 
 
 @strawberry.type(description="Whether an event notifies by e-mail and by push.")

@@ -30,8 +30,9 @@ class SocialGroupKind(StrEnum):
 SocialGroupKindEnum = strawberry.enum(
     SocialGroupKind,
     name="SocialGroupKind",
-    description="FAMILY and FRIENDS exist for everyone and widen what the FAMILY and FRIENDS "
-    "visibilities show; CUSTOM groups only organise contacts.",
+    description="FAMILY and FRIENDS exist for everyone and define the FAMILY and FRIENDS "
+    "visibilities; CUSTOM groups are yours to make. Any of them can be named in a privacy "
+    "setting (`setProfileVisibility`, `setFieldVisibility`): its members then see what it covers.",
 )
 
 

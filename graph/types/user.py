@@ -88,14 +88,17 @@ class User(Node):
 
         return await profile_view(info, self.territory_code, self.user_id)
 
-    @strawberry.field(description="Privacy preset and per-field settings. Null unless you own it.")
+    @strawberry.field(
+        description="Privacy preset, per-field settings and the groups they are shared with. "
+        "Null unless you own it."
+    )
     async def privacy(
         self, info: Info
     ) -> Annotated[PrivacySettings, strawberry.lazy("graph.types.profile")] | None:
-        from graph.types.profile import PrivacySettings, own_row
+        from graph.types.profile import own_row, privacy_settings
 
         row = await own_row(info, self.territory_code, self.user_id)
-        return None if row is None else PrivacySettings.from_row(row)
+        return None if row is None else await privacy_settings(info, row)
 
     @strawberry.field(description="E-mail and push settings, quiet hours. Null unless you own it.")
     async def notification_preferences(
