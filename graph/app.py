@@ -81,11 +81,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             db=self.db,
             caller=caller,
-            loaders=(
-                Loaders(self.db, observe=self.observe_batch)
-                if self.observe_batch is not None
-                else Loaders(self.db)
-            ),
+            loaders=Loaders(self.db, observe=self.observe_batch),
             auth=self.auth,
             auth_error=auth_error,
         )

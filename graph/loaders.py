@@ -37,9 +37,9 @@ def _unobserved(_loader: str, _territory: str, _size: int) -> AbstractContextMan
 class Loaders:
     """The request's loader registry."""
 
-    def __init__(self, db: Database, *, observe: BatchObserver = _unobserved) -> None:
+    def __init__(self, db: Database, *, observe: BatchObserver | None = None) -> None:
         self._db = db
-        self._observe = observe
+        self._observe = observe or _unobserved
         self._loaders: dict[tuple[str, str], DataLoader[Any, Any]] = {}
         self.territories: DataLoader[str, TerritoryRecord | None] = DataLoader(self._territories)
 
