@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from db.models import GLOBAL_SCHEMA, TERRITORY_PLACEHOLDER
 from domain.errors import Unavailable
 from domain.territories import schema_name
-from unityplan.settings import MAIN_SERVER
 
 StatementListener = Callable[[str, str], None]
 """Called with (server key, SQL text) before every statement: metrics and statement counting."""
@@ -57,11 +56,6 @@ class Database:
 
     def dsn(self, server: str) -> str:
         return self._dsns[server]
-
-    def add_server(self, key: str, dsn: str) -> None:
-        if key in self._dsns and self._dsns[key] != dsn:
-            raise ValueError(f"database server {key!r} is already configured with another DSN")
-        self._dsns[key] = dsn
 
     def add_statement_listener(self, listener: StatementListener) -> None:
         self._listeners.append(listener)
@@ -126,12 +120,7 @@ class Database:
         self, server: str, territory_id: str | None = None
     ) -> AsyncIterator[AsyncConnection]:
         """A pooled connection for reads; territory tables routed when ``territory_id`` is given."""
-        engine = (
-            self.engine(server)
-            if territory_id is None
-            else self.territory_engine(server, territory_id)
-        )
-        async with engine.connect() as conn:
+        async with self._routed_engine(server, territory_id).connect() as conn:
             yield conn
 
     @asynccontextmanager
@@ -139,16 +128,8 @@ class Database:
         self, server: str, territory_id: str | None = None
     ) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed on success, rolled back on any error."""
-        engine = (
-            self.engine(server)
-            if territory_id is None
-            else self.territory_engine(server, territory_id)
-        )
-        async with engine.begin() as conn:
+        async with self._routed_engine(server, territory_id).begin() as conn:
             yield conn
-
-    def global_engine(self) -> AsyncEngine:
-        return self.engine(MAIN_SERVER)
 
     async def ping(self, server: str, timeout: float = 2.0) -> bool:
         try:

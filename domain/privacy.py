@@ -41,8 +41,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from domain.errors import BadUserInput
-
 
 class Visibility(StrEnum):
     """The seven presets, narrowest first; each also applies to a single field."""
@@ -210,14 +208,6 @@ def visible_fields(
     return frozenset(
         f for f in ProfileField if field_visible(f, relation, preset, overrides, grants)
     )
-
-
-def parse_visibility(value: str) -> Visibility:
-    try:
-        return Visibility(value)
-    except ValueError:
-        known = ", ".join(v.value for v in Visibility)
-        raise BadUserInput(f"Unknown visibility '{value}'; one of: {known}.") from None
 
 
 def parse_overrides(stored: Mapping[str, object]) -> dict[ProfileField, Visibility]:
