@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from db.engines import Database
 from graph.app import create_app
@@ -31,6 +27,7 @@ from graph.graphiql import (
     vendored_assets,
     verify_vendored_assets,
 )
+from tests.live import serve
 from unityplan.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,29 +38,9 @@ ANSWER = "fn_sami"  # a demo territory the query lists
 
 @pytest.fixture(scope="module")
 def base_url(settings: Settings, db: Database) -> Iterator[str]:
-    """Serve the app on a free 127.0.0.1 port in a thread for the module's tests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    # The app builds its own engines: uvicorn's thread runs its own event loop.
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", ws="websockets-sansio", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """The real app under uvicorn; it builds its own engines (uvicorn's thread has its own loop)."""
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 def test_vendored_assets_match_strawberry_integrity() -> None:
