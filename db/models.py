@@ -47,6 +47,17 @@ def _created_at() -> Column[object]:
     return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
 
 
+def _owned_by_user(name: str, *, primary_key: bool = False) -> Column[object]:
+    """A row that belongs to a user of the same territory and goes when the user goes."""
+    return Column(
+        name,
+        UUID(as_uuid=True),
+        ForeignKey("territory.users.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
 def _updated_at() -> Column[object]:
     return Column(
         "updated_at",
@@ -246,12 +257,7 @@ settings = Table(
 profiles = Table(
     "profiles",
     territory_metadata,
-    Column(
-        "user_id",
-        UUID(as_uuid=True),
-        ForeignKey("territory.users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owned_by_user("user_id", primary_key=True),
     Column("bio", Text, nullable=True),
     Column("location", Text, nullable=True),
     Column("birthdate", Date, nullable=True),
@@ -279,12 +285,7 @@ profiles = Table(
 language_proficiencies = Table(
     "language_proficiencies",
     territory_metadata,
-    Column(
-        "user_id",
-        UUID(as_uuid=True),
-        ForeignKey("territory.users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owned_by_user("user_id", primary_key=True),
     Column("language", String(35), primary_key=True),
     Column("level", String(8), nullable=False),
     _updated_at(),
@@ -295,12 +296,7 @@ social_links = Table(
     "social_links",
     territory_metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column(
-        "user_id",
-        UUID(as_uuid=True),
-        ForeignKey("territory.users.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _owned_by_user("user_id"),
     Column("platform", String(32), nullable=False),
     Column("url", Text, nullable=False),
     Column("label", Text, nullable=True),
@@ -312,12 +308,7 @@ social_groups = Table(
     "social_groups",
     territory_metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column(
-        "owner_id",
-        UUID(as_uuid=True),
-        ForeignKey("territory.users.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _owned_by_user("owner_id"),
     Column("kind", String(16), nullable=False),
     Column("name", Text, nullable=False),
     _created_at(),
@@ -357,12 +348,7 @@ community_memberships = Table(
         ForeignKey("territory.communities.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column(
-        "user_id",
-        UUID(as_uuid=True),
-        ForeignKey("territory.users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owned_by_user("user_id", primary_key=True),
     Column("role", String(16), nullable=False, server_default="member"),
     Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("role IN ('member', 'moderator', 'admin')", name="role_known"),
