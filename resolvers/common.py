@@ -13,6 +13,12 @@ from graph import ids
 from graph.context import Info
 
 
+def actor_identity(info: Info) -> bytes:
+    """The signed-in caller's identity hash: who did it, in audit entries and grants."""
+    territory_id, user_id = info.context.caller.account()
+    return info.context.services.config.identity(territory_id, user_id)
+
+
 async def server_of(info: Info, territory_id: str) -> str:
     """The database server of an active territory; NOT_FOUND otherwise."""
     record = await info.context.loaders.active_territory(territory_id)

@@ -38,7 +38,7 @@ from graph.types.membership import (
     memberships_loader,
 )
 from graph.types.relay import Connection
-from resolvers.common import key_of, person_of, server_of
+from resolvers.common import actor_identity, key_of, person_of, server_of
 
 
 @strawberry.type
@@ -116,13 +116,6 @@ async def _member_of_territory(
     return user_id
 
 
-def _actor(info: Info) -> bytes | None:
-    caller = info.context.caller
-    if caller.territory_id is None or caller.user_id is None:
-        return None
-    return info.context.services.config.identity(caller.territory_id, uuid.UUID(caller.user_id))
-
-
 def _forget(info: Info, territory_id: str, user_id: uuid.UUID) -> None:
     memberships_loader(info, territory_id).clear(user_id)
 
@@ -183,7 +176,7 @@ class CommunityMutations:
                 server,
                 conn,
                 AuditAction.COMMUNITY_CREATED,
-                actor=_actor(info),
+                actor=actor_identity(info),
                 territory_id=territory_id,
                 target=str(record.id),
                 details={"public": record.is_public},
@@ -257,7 +250,7 @@ class CommunityMutations:
                     server,
                     conn,
                     AuditAction.COMMUNITY_MEMBER_ADDED,
-                    actor=_actor(info),
+                    actor=actor_identity(info),
                     territory_id=territory_id,
                     target=str(key),
                     details={"user": str(member), "role": role.value},
@@ -289,7 +282,7 @@ class CommunityMutations:
                 server,
                 conn,
                 AuditAction.COMMUNITY_MEMBER_REMOVED,
-                actor=_actor(info),
+                actor=actor_identity(info),
                 territory_id=territory_id,
                 target=str(key),
                 details={"user": str(member), "role": previous.value},
@@ -323,7 +316,7 @@ class CommunityMutations:
                     server,
                     conn,
                     AuditAction.COMMUNITY_ROLE_CHANGED,
-                    actor=_actor(info),
+                    actor=actor_identity(info),
                     territory_id=territory_id,
                     target=str(key),
                     details={"user": str(member), "from": previous.value, "to": role.value},

@@ -19,13 +19,9 @@ from graph.context import Info
 from graph.permissions import IsAuthenticated, ManagesTerritory
 from graph.types.auth import CreatedInvitation, CreateInvitationInput, Invitation
 from graph.types.relay import page_size
+from resolvers.common import actor_identity
 
 _MISSING = "No such territory."
-
-
-def _actor(info: Info) -> bytes:
-    territory_id, user_id = info.context.caller.account()
-    return info.context.services.config.identity(territory_id, user_id)
 
 
 def _creator(info: Info, territory_id: str) -> uuid.UUID | None:
@@ -83,7 +79,7 @@ class InvitationMutations:
             role=input.role,
             ttl=timedelta(seconds=ttl),
             created_by=_creator(info, territory_id),
-            actor=_actor(info),
+            actor=actor_identity(info),
         )
         return CreatedInvitation(token=token, invitation=Invitation.from_record(invitation))
 
@@ -103,6 +99,6 @@ class InvitationMutations:
         if record is None:
             raise NotFound("No such invitation.")
         revoked = await accounts.revoke_invitation(
-            info.context.db, record, invitation_id, actor=_actor(info)
+            info.context.db, record, invitation_id, actor=actor_identity(info)
         )
         return Invitation.from_record(revoked)

@@ -12,6 +12,7 @@ from graph import ids
 from graph.context import Info
 from graph.permissions import IsAuthenticated
 from graph.types.auth import RoleChangeInput
+from resolvers.common import actor_identity
 
 
 def _grant(input: RoleChangeInput) -> Grant:
@@ -30,17 +31,15 @@ async def _change(info: Info, input: RoleChangeInput, *, assign: bool) -> bool:
     caller = info.context.caller
     if not can_assign(caller.roles, grant):
         raise Forbidden("You may not grant or revoke this role.")
-    actor_territory, actor_user = caller.account()
-    config = info.context.services.config
     return await accounts.change_role(
         info.context.db,
-        config,
+        info.context.services.config,
         info.context.services.state,
         target_territory=key.territory_id,
         target_user=user_id,
         grant=grant,
         assign=assign,
-        actor=config.identity(actor_territory, actor_user),
+        actor=actor_identity(info),
     )
 
 
