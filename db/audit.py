@@ -6,13 +6,17 @@ username, email, address, password, token or token hash.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.engines import Database
 from db.models import audit_log
+from unityplan.settings import MAIN_SERVER
 
 
 class AuditAction(StrEnum):
@@ -42,12 +46,48 @@ async def record(
     target: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
+    entry = AuditEntry(action, actor, territory_id, target, details or {})
+    await _insert(conn, [entry])
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    action: AuditAction
+    actor: bytes | None = None
+    territory_id: str | None = None
+    target: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+async def record_with(
+    db: Database, server: str, conn: AsyncConnection, entries: Sequence[AuditEntry]
+) -> None:
+    """Audit a change of a territory on ``server`` while its transaction ``conn`` is open.
+
+    On the main server the entries join that very transaction (all or nothing). Elsewhere they are
+    committed in ``global`` just before the territory commits, as registration does: an entry may
+    then outlive a failed territory commit, but a change is never left unaudited.
+    """
+    if not entries:
+        return
+    if server == MAIN_SERVER:
+        await _insert(conn, entries)
+        return
+    async with db.transaction(MAIN_SERVER) as global_conn:
+        await _insert(global_conn, entries)
+
+
+async def _insert(conn: AsyncConnection, entries: Sequence[AuditEntry]) -> None:
     await conn.execute(
-        insert(audit_log).values(
-            action=action.value,
-            actor_identity_hash=actor,
-            territory_id=territory_id,
-            target=target,
-            details=details or {},
-        )
+        insert(audit_log),
+        [
+            {
+                "action": e.action.value,
+                "actor_identity_hash": e.actor,
+                "territory_id": e.territory_id,
+                "target": e.target,
+                "details": e.details,
+            }
+            for e in entries
+        ],
     )

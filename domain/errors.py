@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserFacingError(Exception):
     """An expected failure whose message is safe to show to any caller."""
 
     code = "BAD_USER_INPUT"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The input field at fault (camelCase, as the client wrote it): ``extensions.field``.
+        self.field = field
 
 
 class BadUserInput(UserFacingError):
     code = "BAD_USER_INPUT"
+
+
+@contextmanager
+def input_field(name: str) -> Iterator[None]:
+    """Name the input field at fault (``extensions.field``) for a rule that does not know it."""
+    try:
+        yield
+    except UserFacingError as error:
+        if error.field is None:
+            error.field = name
+        raise
 
 
 class NotFound(UserFacingError):

@@ -18,7 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from db.engines import Database
-from domain.callers import ANONYMOUS
+from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from graph.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.context import Context
@@ -26,7 +26,7 @@ from graph.csrf import cors_middleware
 from graph.frontdoor import WSLimits, configure_front_door
 from graph.graphiql import graphiql_html, graphiql_static_routes
 from graph.health import healthz, readyz
-from graph.loaders import BatchObserver, Loaders
+from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
 from graph.policy import Policy, policy
 from graph.runtime import tune_gc
@@ -81,16 +81,21 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             db=self.db,
             caller=caller,
-            loaders=Loaders(self.db, observe=self.observe_batch),
+            loaders=self.loaders_for(caller),
             auth=self.auth,
             auth_error=auth_error,
         )
+
+    def loaders_for(self, caller: Caller) -> Loaders:
+        """Fresh loaders reading for ``caller``: one set per HTTP request or WebSocket operation."""
+        return Loaders(self.db, caller=caller, observe=self.observe_batch)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """WebSocket clients authenticate in ``connection_init``; a bad token closes with 4403."""
         if self.auth is not None:
             try:
                 context.caller = await authenticate_ws(self.auth, context.connection_params or {})
+                context.loaders = self.loaders_for(context.caller)
             except (Unauthenticated, Unavailable) as error:
                 raise ConnectionRejectionError({"code": error.code}) from None
         unset: UnsetType = UNSET

@@ -14,7 +14,7 @@ from db.engines import Database
 from domain.callers import Caller
 from domain.errors import Unauthenticated, Unavailable
 from graph.auth import AuthServices
-from graph.loaders import Loaders
+from graph.loaders.request import Loaders
 
 
 @dataclass(slots=True)

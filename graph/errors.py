@@ -63,6 +63,8 @@ def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False)
         message = error.message
     elif isinstance(original, UserFacingError):
         extensions["code"] = original.code
+        if original.field is not None:
+            extensions["field"] = original.field
         message = original.message
     elif isinstance(original, (CannotGetOperationTypeError, InvalidOperationTypeError)):
         # Strawberry's streaming path (WebSocket) reports an unknown or missing operation name,

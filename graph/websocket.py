@@ -149,6 +149,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             wait = await transport.limiter.take(caller, self.context.request)
             if wait:
                 raise _Refused(RATE_LIMITED, retry_message(wait), retryAfter=wait)
+        # Each operation reads afresh: a connection lives for hours, its loaders' caches must not.
+        self.context.loaders = view.loaders_for(caller)
         try:
             # The same trusted documents and size limit as HTTP; no APQ registration over
             # WebSocket (only HTTP requests register, in ``allow`` mode).

@@ -1,13 +1,16 @@
-"""Small helpers every mutation resolver shares: the caller's territory and ids it names."""
+"""What every resolver shares: the write envelope, the caller's identity, ids a mutation names."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.audit import AuditAction, AuditEntry, record_with
 from domain.errors import BadUserInput, NotFound
 from graph import ids
 from graph.context import Info
@@ -27,22 +30,62 @@ async def server_of(info: Info, territory_id: str) -> str:
     return record.db_server
 
 
+@dataclass
+class Change:
+    """A mutation's open transaction in one territory and what it will commit beside its rows."""
+
+    conn: AsyncConnection
+    territory_id: str
+    actor: bytes | None
+    audits: list[AuditEntry] = field(default_factory=list)
+
+    def audit(
+        self, action: AuditAction, *, target: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Record ``action`` by the caller in ``global.audit_log``, committed with the change."""
+        self.audits.append(AuditEntry(action, self.actor, self.territory_id, target, details or {}))
+
+
+@asynccontextmanager
+async def territory_change(info: Info, territory_id: str) -> AsyncIterator[Change]:
+    """ONE transaction in the territory's schema: the change, its audit entries, all or nothing.
+
+    Lock first, check the rules, change, audit; raising anywhere inside rolls everything back.
+    Afterwards the request's cached reads of the territory are dropped, so the payload shows the
+    committed state.
+    """
+    server = await server_of(info, territory_id)
+    caller = info.context.caller
+    actor = actor_identity(info) if caller.is_authenticated else None
+    db = info.context.db
+    try:
+        async with db.transaction(server, territory_id) as conn:
+            change = Change(conn, territory_id, actor)
+            yield change
+            await record_with(db, server, conn, change.audits)
+    finally:
+        info.context.loaders.forget_territory(territory_id)
+
+
 @asynccontextmanager
 async def territory_transaction(info: Info, territory_id: str) -> AsyncIterator[AsyncConnection]:
-    """ONE transaction in the territory's schema: each mutation commits all or nothing."""
+    """Removed once every mutation uses ``territory_change``."""
     server = await server_of(info, territory_id)
     async with info.context.db.transaction(server, territory_id) as conn:
         yield conn
 
 
-def key_of(value: str, *type_names: str) -> tuple[str, uuid.UUID]:
+def key_of(value: str, *type_names: str, field: str | None = None) -> tuple[str, uuid.UUID]:
     """(territory, uuid) of a global id of one of ``type_names``; BAD_USER_INPUT otherwise."""
-    key = ids.decode(value)
-    if key.type_name not in type_names:
-        raise BadUserInput(f"Expected the id of a {' or '.join(type_names)}.")
-    return key.territory_id, ids.parse_uuid(key.key)
+    try:
+        key = ids.decode(value)
+        if key.type_name not in type_names:
+            raise BadUserInput(f"Expected the id of a {' or '.join(type_names)}.")
+        return key.territory_id, ids.parse_uuid(key.key)
+    except BadUserInput as error:
+        raise BadUserInput(error.message, field=field) from None
 
 
-def person_of(value: str) -> tuple[str, uuid.UUID]:
+def person_of(value: str, *, field: str | None = None) -> tuple[str, uuid.UUID]:
     """A person named by their ``User`` or ``Profile`` id (both carry territory and user id)."""
-    return key_of(value, "User", "Profile")
+    return key_of(value, "User", "Profile", field=field)

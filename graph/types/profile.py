@@ -12,7 +12,6 @@ viewer see them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date, time
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,6 +41,7 @@ from domain.profiles import (
 )
 from graph import ids
 from graph.context import Info
+from graph.loaders.spec import Scope, TerritoryLoader
 from graph.types.relay import Node
 
 if TYPE_CHECKING:
@@ -201,22 +201,21 @@ def viewer_of(info: Info) -> Viewer:
     return Viewer(caller.territory_id, caller.user_id)
 
 
-def _views(
-    viewer: Viewer,
-) -> Callable[[AsyncConnection, str, list[uuid.UUID]], Awaitable[list[ProfileRow | None]]]:
-    async def batch(
-        conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-    ) -> list[ProfileRow | None]:
-        found = await profile_db.views(conn, territory_id, keys, viewer)
-        return [found.get(k) for k in keys]
+async def _views(
+    conn: AsyncConnection, scope: Scope, keys: list[uuid.UUID]
+) -> list[ProfileRow | None]:
+    caller = scope.caller
+    found = await profile_db.views(
+        conn, scope.territory_id, keys, Viewer(caller.territory_id, caller.user_id)
+    )
+    return [found.get(k) for k in keys]
 
-    return batch
+
+PROFILE_VIEWS = TerritoryLoader("profiles.views", _views, missing=None)
 
 
 def _row_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, ProfileRow | None]:
-    return info.context.loaders.in_territory(
-        territory_id, "profile_view", _views(viewer_of(info)), missing=None
-    )
+    return info.context.loaders.get(PROFILE_VIEWS, territory_id)
 
 
 async def profile_row(info: Info, territory_id: str, user_id: uuid.UUID) -> ProfileRow | None:

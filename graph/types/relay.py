@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types.lazy_type import LazyType
 
 from domain.errors import BadUserInput
 from graph.ids import encode_cursor
@@ -22,6 +24,25 @@ class Node:
     id: strawberry.ID = strawberry.field(
         description="Opaque global id; encodes the type, the territory and the key."
     )
+
+
+@strawberry.type
+class PersonKey:
+    """Whose data a hub mixin reads: the base of every ``User<Area>`` mixin (``UserProfiles``,
+    ``UserCommunities``, ...), so an area adds fields to ``User`` from its own module."""
+
+    territory_code: strawberry.Private[str]
+    user_id: strawberry.Private[uuid.UUID]
+
+
+def hub_type(module: str, name: str) -> type[Any]:
+    """The hub class ``name`` of ``module`` (``Territory``, ``User``), resolved at first use.
+
+    A hub imports its areas' mixins, so an area cannot import the hub back; where an area must
+    build a hub object (a community's territory, a profile's account) it resolves the class the
+    way ``strawberry.lazy`` resolves its annotations.
+    """
+    return LazyType(name, module).resolve_type()
 
 
 @strawberry.type
