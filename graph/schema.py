@@ -12,11 +12,11 @@ from graph.errors import ErrorCodes
 from graph.limits import DocumentLimits
 from graph.permissions import RejectRefusedToken
 from graph.policy import Policy
-from graph.types.community import Community
-from graph.types.profile import Profile
-from graph.types.territory import Territory
-from graph.types.user import User
-from resolvers.auth import AuthMutations, AuthQueries
+from graph.types.accounts import User
+from graph.types.communities import Community
+from graph.types.profiles import Profile
+from graph.types.territories import Territory
+from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries

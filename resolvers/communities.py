@@ -30,12 +30,14 @@ from domain.roles import can_manage_territory
 from domain.territories import validate_territory_id
 from graph.context import Info
 from graph.permissions import IsAuthenticated, ManagesTerritory, Public
-from graph.types.community import Community, CommunityVisibility, public_communities
-from graph.types.membership import (
+from graph.types.communities import (
+    Community,
     CommunityMember,
     CommunityMembership,
+    CommunityVisibility,
     community_node,
     memberships_loader,
+    public_communities,
 )
 from graph.types.relay import Connection
 from resolvers.common import actor_identity, key_of, person_of, server_of

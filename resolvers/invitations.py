@@ -17,7 +17,7 @@ from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
 from graph.permissions import IsAuthenticated, ManagesTerritory
-from graph.types.auth import CreatedInvitation, CreateInvitationInput, Invitation
+from graph.types.invitations import CreatedInvitation, CreateInvitationInput, Invitation
 from graph.types.relay import page_size
 from resolvers.common import actor_identity
 

@@ -16,11 +16,11 @@ from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
 from graph.permissions import Public
-from graph.types.community import community_by_id
-from graph.types.profile import profile_view
+from graph.types.accounts import user_by_id
+from graph.types.communities import community_by_id
+from graph.types.profiles import profile_view
 from graph.types.relay import Node
-from graph.types.territory import resolve_territory
-from graph.types.user import user_by_id
+from graph.types.territories import resolve_territory
 
 MAX_NODES = 100
 

@@ -33,7 +33,7 @@ from domain.profiles import (
 )
 from graph.context import Info
 from graph.permissions import IsAuthenticated, Public
-from graph.types.profile import (
+from graph.types.profiles import (
     LanguageProficiency,
     NotificationPreferencesType,
     PrivacySettings,

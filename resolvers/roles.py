@@ -11,7 +11,7 @@ from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
 from graph.permissions import IsAuthenticated
-from graph.types.auth import RoleChangeInput
+from graph.types.roles import RoleChangeInput
 from resolvers.common import actor_identity
 
 

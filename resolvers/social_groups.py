@@ -24,7 +24,8 @@ from domain.communities import (
 from domain.errors import BadUserInput, NotFound
 from graph.context import Info
 from graph.permissions import IsAuthenticated
-from graph.types.social_group import SocialGroup
+from graph.types.profiles import forget
+from graph.types.social_groups import SocialGroup, groups_loader, members_loader
 from resolvers.common import key_of, person_of, territory_transaction
 
 RESERVED = frozenset({"family", "friends"})
@@ -67,9 +68,6 @@ async def _existing_person(info: Info, member: strawberry.ID) -> tuple[str, uuid
 
 
 def _forget_groups(info: Info, territory_id: str, owner: uuid.UUID, key: uuid.UUID) -> None:
-    from graph.types.profile import forget
-    from graph.types.social_group import groups_loader, members_loader
-
     groups_loader(info, territory_id).clear(owner)
     members_loader(info, territory_id).clear(key)
     forget(info, territory_id, owner)

@@ -11,7 +11,7 @@ from graph.context import Info
 from graph.ids import decode_cursor
 from graph.permissions import Public
 from graph.types.relay import Connection, connection, page_size
-from graph.types.territory import Territory, resolve_territory
+from graph.types.territories import Territory, resolve_territory
 from unityplan.settings import MAIN_SERVER
 
 

@@ -106,13 +106,13 @@ class Loaders:
             async def adapted(conn: Any, scope: Scope, keys: list[Any]) -> Any:
                 return await batch(conn, scope.territory_id, keys)
 
-            spec = _LEGACY[name] = TerritoryLoader(f"legacy.{name}", adapted, missing=missing)
+            spec = _LEGACY[name] = TerritoryLoader(name, adapted, missing=missing)
         return self.get(spec, territory_id)
 
     def on_main(self, name: str, batch: Any) -> DataLoader[Any, Any]:
         spec = _LEGACY.get(name)
         if spec is None:
-            spec = _LEGACY[name] = GlobalLoader(f"legacy.{name}", batch)
+            spec = _LEGACY[name] = GlobalLoader(name, batch)
         return self.get_global(spec)
 
     def forget_territory(self, territory_id: str) -> None:

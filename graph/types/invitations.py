@@ -1,4 +1,4 @@
-"""Inputs and payloads of registration, login, sessions, invitations and role grants."""
+"""Invitations into a territory as its managers see them, and what a signup page may know."""
 
 from __future__ import annotations
 
@@ -13,41 +13,7 @@ from db.invitations import InvitationRecord, InvitationUse
 from domain.roles import Role
 from graph import ids
 from graph.context import Info
-from graph.types.user import User, user_by_id
-
-
-@strawberry.input(description="Create an account with an invitation token.")
-class RegisterInput:
-    invitation_token: str
-    username: str = strawberry.field(description="3-32 of a-z, 0-9, '.', '_', '-'.")
-    email: str
-    password: str = strawberry.field(description="See the password policy in the README.")
-    display_name: str | None = None
-
-
-@strawberry.input(description="Log in with a username or an email address and a password.")
-class LoginInput:
-    identifier: str = strawberry.field(description="Username or email address.")
-    password: str
-    territory: str | None = strawberry.field(
-        default=None,
-        description="The account's territory id, if known: the lookup then reads only there.",
-    )
-
-
-@strawberry.type(description="A fresh access token and the refresh token that renews it.")
-class AuthPayload:
-    access_token: str = strawberry.field(description="EdDSA JWT; send as `Authorization: Bearer`.")
-    access_token_expires_at: datetime
-    refresh_token: str = strawberry.field(
-        description="Single use: `refreshSession` returns the next one."
-    )
-    user: User
-
-
-@strawberry.type
-class LogoutPayload:
-    ended_sessions: int
+from graph.types.accounts import User
 
 
 @strawberry.type(description="What a signup page may know about an invitation.")
@@ -72,15 +38,6 @@ class CreateInvitationInput:
     expires_in_hours: int = 168
 
 
-@strawberry.input(description="A role grant to give or take.")
-class RoleChangeInput:
-    user_id: strawberry.ID
-    role: Role
-    territory: str | None = strawberry.field(
-        default=None, description="Territory id; omit for global admin."
-    )
-
-
 @strawberry.type(description="Who used an invitation, and when.")
 class InvitationUseType:
     used_at: datetime
@@ -89,7 +46,7 @@ class InvitationUseType:
 
     @strawberry.field
     async def user(self, info: Info) -> User | None:
-        return await user_by_id(info, self.territory_code, self.user_id)
+        return await User.by_id(info, self.territory_code, self.user_id)
 
 
 @strawberry.type(description="An invitation into a territory (managers only).")

@@ -18,7 +18,8 @@ from db import social_groups as group_db
 from db.social_groups import GroupRecord, MemberRef
 from graph import ids
 from graph.context import Info
-from graph.types.profile import Profile, profile_view
+from graph.types.profiles import PersonProfile
+from graph.types.relay import PersonKey
 
 
 class SocialGroupKind(StrEnum):
@@ -37,15 +38,11 @@ SocialGroupKindEnum = strawberry.enum(
 
 
 @strawberry.type(description="Someone in one of your social groups.")
-class SocialGroupMember:
-    user_id: strawberry.ID = strawberry.field(description="The member's `User` id.")
+class SocialGroupMember(PersonProfile):
+    member_id: strawberry.ID = strawberry.field(
+        name="userId", description="The member's `User` id."
+    )
     added_at: datetime
-    territory_code: strawberry.Private[str]
-    key: strawberry.Private[uuid.UUID]
-
-    @strawberry.field(description="Their profile as they let you see it; null if nothing.")
-    async def profile(self, info: Info) -> Profile | None:
-        return await profile_view(info, self.territory_code, self.key)
 
 
 @strawberry.type(description="A group of people you keep (only you see your groups).")
@@ -71,10 +68,10 @@ class SocialGroup:
         found = await members_loader(info, self.territory_code).load(self.key)
         return [
             SocialGroupMember(
-                user_id=strawberry.ID(ids.encode("User", m.territory_id, str(m.user_id))),
+                member_id=strawberry.ID(ids.encode("User", m.territory_id, str(m.user_id))),
                 added_at=m.added_at,
                 territory_code=m.territory_id,
-                key=m.user_id,
+                user_id=m.user_id,
             )
             for m in found
         ]
@@ -126,3 +123,17 @@ async def groups_of_owner(info: Info, territory_id: str, owner: uuid.UUID) -> li
             [*defaults, *found], key=lambda g: (g.kind == "custom", g.kind, g.name.lower())
         )
     ]
+
+
+@strawberry.type
+class UserSocialGroups(PersonKey):
+    """``User.socialGroups``."""
+
+    @strawberry.field(
+        description="Your social groups (Family, Friends first). Null unless you own them."
+    )
+    async def social_groups(self, info: Info) -> list[SocialGroup] | None:
+        caller = info.context.caller
+        if caller.territory_id != self.territory_code or caller.user_id != str(self.user_id):
+            return None
+        return await groups_of_owner(info, self.territory_code, self.user_id)

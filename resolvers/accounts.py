@@ -19,8 +19,8 @@ from domain.errors import InvalidCredentials, InvitationInvalid
 from domain.territories import validate_territory_id
 from graph.context import Info
 from graph.permissions import IsAuthenticated, Public
-from graph.types.auth import AuthPayload, InvitationCheck, LoginInput, LogoutPayload, RegisterInput
-from graph.types.user import User
+from graph.types.accounts import AuthPayload, LoginInput, LogoutPayload, RegisterInput, User
+from graph.types.invitations import InvitationCheck
 
 
 def _payload(issued: IssuedSession) -> AuthPayload:

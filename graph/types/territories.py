@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,10 +10,8 @@ from db.registry import TerritoryRecord
 from domain.territories import TerritoryKind
 from graph import ids
 from graph.context import Info
-from graph.types.relay import Connection, Node
-
-if TYPE_CHECKING:
-    from graph.types.community import Community
+from graph.types.communities import TerritoryCommunities
+from graph.types.relay import Node
 
 TerritoryKindEnum = strawberry.enum(
     TerritoryKind, name="TerritoryKind", description="What a territory is."
@@ -22,7 +19,7 @@ TerritoryKindEnum = strawberry.enum(
 
 
 @strawberry.type(description="A country, First Nation or community holding its own data.")
-class Territory(Node):
+class Territory(TerritoryCommunities, Node):
     code: str = strawberry.field(
         description="The territory id, e.g. `dk`, `fn_sami`, `c_dk_aarhus`."
     )
@@ -48,14 +45,6 @@ class Territory(Node):
             return None
         record = await info.context.loaders.active_territory(self.parent_code)
         return None if record is None else Territory.from_record(record)
-
-    @strawberry.field(description="The territory's public communities, by slug.")
-    async def communities(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Community, strawberry.lazy("graph.types.community")]]:
-        from graph.types.community import public_communities
-
-        return await public_communities(info, self.code, first=first, after=after)
 
 
 async def resolve_territory(info: Info, territory_id: str) -> Territory | None:

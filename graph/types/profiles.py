@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from aiodataloader import DataLoader
@@ -42,11 +42,14 @@ from domain.profiles import (
 from graph import ids
 from graph.context import Info
 from graph.loaders.spec import Scope, TerritoryLoader
-from graph.types.relay import Node
+from graph.types.relay import Node, PersonKey, hub_type
 
 if TYPE_CHECKING:
-    from graph.types.social_group import SocialGroup
-    from graph.types.user import User
+    from graph.types.accounts import User
+    from graph.types.social_groups import SocialGroup
+
+ACCOUNTS = "graph.types.accounts"
+SOCIAL_GROUPS = "graph.types.social_groups"
 
 VisibilityEnum = strawberry.enum(
     Visibility,
@@ -187,10 +190,10 @@ class Profile(Node):
         description="The account behind the profile: only for the owner and the territory's "
         "managers and moderators; null for everyone else."
     )
-    async def user(self, info: Info) -> Annotated[User, strawberry.lazy("graph.types.user")] | None:
-        from graph.types.user import user_by_id
-
-        return await user_by_id(info, self.territory, self.user_id)
+    async def user(self, info: Info) -> Annotated[User, strawberry.lazy(ACCOUNTS)] | None:
+        user: Any = hub_type(ACCOUNTS, "User")
+        found: User | None = await user.by_id(info, self.territory, self.user_id)
+        return found
 
 
 # --- the one path to a profile
@@ -290,22 +293,18 @@ class FieldVisibility:
         description="True when the field has its own setting (visibility and groups); false when "
         "it follows the profile's preset and groups."
     )
-    groups: list[Annotated[SocialGroup, strawberry.lazy("graph.types.social_group")]] = (
-        strawberry.field(
-            description="Your groups whose members see the field now, whatever their relation: "
-            "its own groups, or the profile's when it follows the profile."
-        )
+    groups: list[Annotated[SocialGroup, strawberry.lazy(SOCIAL_GROUPS)]] = strawberry.field(
+        description="Your groups whose members see the field now, whatever their relation: "
+        "its own groups, or the profile's when it follows the profile."
     )
 
 
 @strawberry.type(description="The owner's privacy settings (only the owner ever sees them).")
 class PrivacySettings:
     preset: Visibility
-    groups: list[Annotated[SocialGroup, strawberry.lazy("graph.types.social_group")]] = (
-        strawberry.field(
-            description="Your groups whose members see every field that follows the preset, "
-            "whatever their relation."
-        )
+    groups: list[Annotated[SocialGroup, strawberry.lazy(SOCIAL_GROUPS)]] = strawberry.field(
+        description="Your groups whose members see every field that follows the preset, "
+        "whatever their relation."
     )
     fields: list[FieldVisibility]
 
@@ -328,11 +327,10 @@ def grants_loader(
 
 async def privacy_settings(info: Info, row: ProfileRow) -> PrivacySettings:
     """The owner's settings with the groups each one is shared with (one batched read)."""
-    from graph.types.social_group import SocialGroup
-
+    group: type[SocialGroup] = hub_type(SOCIAL_GROUPS, "SocialGroup")
     by_scope: dict[str, list[SocialGroup]] = {}
     for scope, record in await grants_loader(info, row.territory_id).load(row.user_id):
-        by_scope.setdefault(scope, []).append(SocialGroup.from_record(row.territory_id, record))
+        by_scope.setdefault(scope, []).append(group.from_record(row.territory_id, record))
     profile_groups = by_scope.get(PROFILE_SCOPE, [])
     return PrivacySettings(
         preset=row.preset,
@@ -394,3 +392,40 @@ async def own_row(info: Info, territory_id: str, user_id: uuid.UUID) -> ProfileR
     if caller.territory_id != territory_id or caller.user_id != str(user_id):
         return None
     return await profile_row(info, territory_id, user_id)
+
+
+@strawberry.type
+class PersonProfile(PersonKey):
+    """A ``profile`` field for anything that names a person (members, group members, users)."""
+
+    @strawberry.field(description="Their profile as they let you see it; null if nothing.")
+    async def profile(self, info: Info) -> Profile | None:
+        return await profile_view(info, self.territory_code, self.user_id)
+
+
+@strawberry.type
+class UserProfiles(PersonKey):
+    """``User.profile``, ``User.privacy`` and ``User.notificationPreferences``."""
+
+    @strawberry.field(
+        description="The profile as its owner's privacy settings let you see it (all of it for "
+        "the owner). Null when it shows you nothing."
+    )
+    async def profile(self, info: Info) -> Profile | None:
+        return await profile_view(info, self.territory_code, self.user_id)
+
+    @strawberry.field(
+        description="Privacy preset, per-field settings and the groups they are shared with. "
+        "Null unless you own it."
+    )
+    async def privacy(self, info: Info) -> PrivacySettings | None:
+        row = await own_row(info, self.territory_code, self.user_id)
+        return None if row is None else await privacy_settings(info, row)
+
+    @strawberry.field(description="E-mail and push settings, quiet hours. Null unless you own it.")
+    async def notification_preferences(self, info: Info) -> NotificationPreferencesType | None:
+        row = await own_row(info, self.territory_code, self.user_id)
+        if row is None:
+            return None
+        prefs = NotificationPreferences.from_json(row.notifications)
+        return NotificationPreferencesType.from_domain(prefs)
