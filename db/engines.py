@@ -21,7 +21,8 @@ from domain.errors import Unavailable
 from domain.territories import schema_name
 
 StatementListener = Callable[[str, str], None]
-"""Called with (server key, SQL text) before every statement: metrics and statement counting."""
+"""Called with (server key, SQL text) for every statement sent to a server (transaction control
+and pool pings included): metrics and statement counting."""
 
 EngineListener = Callable[[str, AsyncEngine], None]
 """Called with (server key, engine) for each engine, once, when it is created: SQL tracing and
@@ -34,6 +35,13 @@ def async_url(dsn: str) -> URL:
     if url.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
         url = url.set(drivername="postgresql+asyncpg")
     return url
+
+
+_TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", ";")
+
+
+def _is_transaction_control(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(_TRANSACTION_CONTROL)
 
 
 class Database:
@@ -82,18 +90,36 @@ class Database:
                 pool_size=self._pool_size,
                 max_overflow=self._pool_size,
                 pool_timeout=self._pool_timeout,
-                pool_pre_ping=True,
+                # No liveness ping per checkout (with asyncpg it is BEGIN, a query and ROLLBACK:
+                # three round trips before every request's first statement). A connection found
+                # dead fails its statement and SQLAlchemy then recycles the whole pool; reads retry
+                # once on a fresh connection (graph/loaders/request.py).
+                pool_pre_ping=False,
                 pool_recycle=1800,
                 # Errors must never carry bound values (password hashes, tokens) into logs.
                 hide_parameters=True,
             )
             listeners = self._listeners
 
+            def _sent(query: Any) -> None:
+                if _is_transaction_control(query.query):
+                    for listener in listeners:
+                        listener(server, query.query)
+
             def _before(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
                 for listener in listeners:
                     listener(server, statement)
 
+            def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+                # SQLAlchemy's cursor events see the statements it prepares; asyncpg's query
+                # logger sees transaction control (BEGIN, COMMIT, ROLLBACK), which those events
+                # do not. asyncpg's type introspection, once per new connection, is not counted.
+                if not record.info.get("query_logger"):
+                    dbapi_connection.driver_connection.add_query_logger(_sent)
+                    record.info["query_logger"] = True
+
             event.listen(engine.sync_engine, "before_cursor_execute", _before)
+            event.listen(engine.sync_engine, "checkout", _checked_out)
             self._engines[server] = engine
             for engine_listener in self._engine_listeners:
                 engine_listener(server, engine)

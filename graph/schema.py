@@ -10,6 +10,7 @@ from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from graph.errors import ErrorCodes
 from graph.limits import DocumentLimits
+from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
 from graph.policy import Policy
 from graph.types.accounts import User
@@ -71,6 +72,7 @@ def build_schema(
         # ValidationCache (it measures only documents that validated) and caps tokens itself.
         extensions=[
             *observers,
+            ReleaseReads,
             lambda: ErrorCodes(suggestions=policy.field_suggestions, mask=policy.mask_errors),
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),

@@ -29,7 +29,7 @@ class TerritoryQueries:
         after_id = decode_cursor(after)
         if after_id is not None:
             validate_territory_id(after_id)
-        async with info.context.db.connect(MAIN_SERVER) as conn:
+        async with info.context.loaders.reading(MAIN_SERVER, None) as conn:
             rows = await registry.page(conn, after=after_id, limit=limit + 1, kind=kind)
         info.context.loaders.prime_territories(rows)
         return connection(
