@@ -11,10 +11,12 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import ExecutionResult
@@ -31,6 +33,7 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
 OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 BAD_REQUEST = "BAD_REQUEST"
+UNAVAILABLE_MESSAGE = "A backing service is unavailable; retry later."
 
 # graphql-core's wording when the parser stops at MAX_TOKENS (graph/limits.py sets the cap).
 _TOKEN_LIMIT = re.compile(r"Document contains more than \d+ tokens")
@@ -44,9 +47,19 @@ def without_suggestions(message: str) -> str:
 
 
 def _is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, (OSError, TimeoutError, InterfaceError)):
+    if isinstance(error, (OSError, TimeoutError, InterfaceError, PoolTimeout)):
         return True
     return isinstance(error, (OperationalError, DBAPIError)) and error.connection_invalidated
+
+
+@dataclass(frozen=True, slots=True)
+class Unexpected:
+    """An error the client sees only as a code and an id; the detail goes to the log once."""
+
+    error_id: str
+    path: str
+    original: BaseException
+    unavailable: bool
 
 
 def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False) -> GraphQLError:
@@ -54,9 +67,20 @@ def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False)
 
     ``suggestions=False`` drops "Did you mean" hints; ``debug=True`` (development only) adds an
     unexpected error's type and message under ``extensions.exception``, never its traceback.
+    An unexpected error is logged here; ``ErrorCodes`` codes a whole result and logs once.
     """
+    result, unexpected = _code(error, suggestions=suggestions, debug=debug)
+    if unexpected is not None:
+        _log([unexpected])
+    return result
+
+
+def _code(
+    error: GraphQLError, *, suggestions: bool, debug: bool
+) -> tuple[GraphQLError, Unexpected | None]:
     original = error.original_error
     extensions = dict(error.extensions or {})
+    unexpected = None
     if isinstance(error, GraphQLSyntaxError):
         token_limit = _TOKEN_LIMIT.search(error.message) is not None
         extensions.setdefault("code", TOO_MANY_TOKENS if token_limit else PARSE_FAILED)
@@ -77,25 +101,18 @@ def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False)
         extensions.setdefault("code", VALIDATION_FAILED if original is None else "BAD_USER_INPUT")
         message = error.message
     else:
-        error_id = uuid.uuid4().hex
-        if _is_unavailable(original):
-            extensions["code"] = UNAVAILABLE
-            message = "A backing service is unavailable; retry later."
-        else:
-            extensions["code"] = INTERNAL
-            message = "Internal server error."
-        extensions["errorId"] = error_id
+        unavailable = _is_unavailable(original)
+        unexpected = Unexpected(
+            uuid.uuid4().hex, ".".join(map(str, error.path or ())), original, unavailable
+        )
+        extensions["code"] = UNAVAILABLE if unavailable else INTERNAL
+        message = UNAVAILABLE_MESSAGE if unavailable else "Internal server error."
+        extensions["errorId"] = unexpected.error_id
         if debug:
             extensions["exception"] = {"type": type(original).__name__, "message": str(original)}
-        log.error(
-            "unexpected error %s at %s",
-            error_id,
-            ".".join(map(str, error.path or ())),
-            exc_info=(type(original), original, original.__traceback__),
-        )
     if not suggestions:
         message = without_suggestions(message)
-    return GraphQLError(
+    coded_error = GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
@@ -104,6 +121,52 @@ def coded(error: GraphQLError, *, suggestions: bool = True, debug: bool = False)
         original_error=None,
         extensions=extensions,
     )
+    return coded_error, unexpected
+
+
+def _log(unexpected: list[Unexpected]) -> None:
+    """ONE record for a result's unexpected errors: the first one's traceback, the others' ids.
+
+    A dead pool fails every field of a page at once; a record (and a traceback) per field
+    turned one overload into thousands of log lines.
+    """
+    first = unexpected[0]
+    log.error(
+        "unexpected error %s at %s%s",
+        first.error_id,
+        first.path,
+        "" if len(unexpected) == 1 else f" (and {len(unexpected) - 1} more in this operation)",
+        exc_info=(type(first.original), first.original, first.original.__traceback__),
+        extra={"error_ids": [u.error_id for u in unexpected]} if len(unexpected) > 1 else None,
+    )
+
+
+def code_result(
+    errors: list[GraphQLError], *, suggestions: bool, debug: bool
+) -> tuple[list[GraphQLError], bool]:
+    """Code every error of one result and log its unexpected ones once.
+
+    Returns the errors and whether a backing service was unavailable: then the result is ONE
+    ``SERVICE_UNAVAILABLE`` error (retry the request), not one error per field that needed it.
+    """
+    coded_errors: list[GraphQLError] = []
+    unexpected: list[Unexpected] = []
+    for error in errors:
+        coded_error, failure = _code(error, suggestions=suggestions, debug=debug)
+        coded_errors.append(coded_error)
+        if failure is not None:
+            unexpected.append(failure)
+    if not unexpected:
+        return coded_errors, False
+    _log(unexpected)
+    down = next((u for u in unexpected if u.unavailable), None)
+    if down is None:
+        return coded_errors, False
+    return [
+        GraphQLError(
+            UNAVAILABLE_MESSAGE, extensions={"code": UNAVAILABLE, "errorId": down.error_id}
+        )
+    ], True
 
 
 class ErrorCodes(SchemaExtension):
@@ -123,11 +186,26 @@ class ErrorCodes(SchemaExtension):
         caller = getattr(self.execution_context.context, "caller", None)
         options = {"suggestions": allows(self.suggestions, caller), "debug": not self.mask}
         result = self.execution_context.result
-        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [coded(e, **options) for e in result.errors]
-        pre_errors = self.execution_context.pre_execution_errors
+        pre_errors = self.execution_context.pre_execution_errors or []
+        has_result = isinstance(result, (GraphQLExecutionResult, ExecutionResult))
+        errors = (result.errors or []) if has_result else []  # type: ignore[union-attr]
+        # Strawberry may hold the same error objects in both lists: code (and log) each once.
+        distinct = list({id(e): e for e in [*errors, *pre_errors]}.values())
+        if not distinct:
+            return
+        coded_errors, unavailable = code_result(distinct, **options)
+        by_id = {id(e): c for e, c in zip(distinct, coded_errors, strict=False)}
+        if unavailable:
+            if has_result:
+                result.data = None  # type: ignore[union-attr]
+                result.errors = coded_errors  # type: ignore[union-attr]
+            if pre_errors:
+                self.execution_context.pre_execution_errors = coded_errors
+            return
+        if has_result and errors:
+            result.errors = [by_id[id(e)] for e in errors]  # type: ignore[union-attr]
         if pre_errors:
-            self.execution_context.pre_execution_errors = [coded(e, **options) for e in pre_errors]
+            self.execution_context.pre_execution_errors = [by_id[id(e)] for e in pre_errors]
 
     def on_stream_result(self, result: object) -> Iterator[None]:
         """Code each result of ``Schema.stream`` (WebSocket) before the transport sends it.
@@ -140,5 +218,9 @@ class ErrorCodes(SchemaExtension):
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and errors:
             caller = getattr(self.execution_context.context, "caller", None)
             suggestions = allows(self.suggestions, caller)
-            result.errors = [coded(e, suggestions=suggestions, debug=not self.mask) for e in errors]
+            result.errors, unavailable = code_result(
+                errors, suggestions=suggestions, debug=not self.mask
+            )
+            if unavailable:
+                result.data = None
         yield

@@ -52,6 +52,7 @@ class Policy:
     limits: Limits = Limits()
     max_body_bytes: int = 262_144
     batch_requests: int = 0
+    max_in_flight: int = 10
     cors_origins: tuple[str, ...] = ()
     # Who may send document text rather than a registered document (graph/documents.py).
     trusted_documents: TrustedMode = "allow"
@@ -84,6 +85,7 @@ def policy(settings: Settings) -> Policy:
         ),
         max_body_bytes=settings.max_body_bytes,
         batch_requests=settings.batch_requests,
+        max_in_flight=settings.max_in_flight,
         cors_origins=tuple(settings.cors_origins),
         trusted_documents=settings.trusted_documents
         or ("anonymous-registered-only" if production else "allow"),

@@ -38,11 +38,19 @@ from strawberry.types.graphql import OperationType
 
 from graph.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
 from graph.documents import DocumentRefused, Resolved, TrustedDocuments
-from graph.errors import BAD_REQUEST, INTERNAL, OPERATION_RESOLUTION_FAILURE, UNAVAILABLE, coded
+from graph.errors import (
+    BAD_REQUEST,
+    INTERNAL,
+    OPERATION_RESOLUTION_FAILURE,
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    coded,
+)
 from graph.policy import Policy, allows
 from graph.ratelimit import RATE_LIMITED, RateLimiter, retry_message
 
 if TYPE_CHECKING:
+    from graphql import GraphQLError
     from strawberry.schema.base import BaseSchema
     from strawberry.types import ExecutionResult
 
@@ -61,19 +69,26 @@ NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 BATCHING_DISABLED = "BATCHING_DISABLED"
 BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+OVERLOADED = "OVERLOADED"
 
 
 class HTTPError(Exception):
     """A request refused before execution; rendered as ``{"errors": [...]}`` with its status."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        error_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.error_id = error_id
 
 
 class View(Protocol):
@@ -233,6 +248,10 @@ def _error_body(code: str, message: str) -> dict[str, object]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
+def _code_of(error: GraphQLError) -> object:
+    return (error.extensions or {}).get("code")
+
+
 class Transport:
     """Serve one HTTP request at ``/graphql`` for ``view`` under ``policy``."""
 
@@ -247,6 +266,8 @@ class Transport:
         self.policy = policy
         self.documents = documents
         self.limiter = limiter
+        # GraphQL executions running now in this process (one event loop: no lock needed).
+        self.in_flight = 0
 
     def _allowed_methods(self) -> str:
         return "GET, POST" if self.policy.queries_over_get else "POST"
@@ -256,9 +277,10 @@ class Transport:
         try:
             return await self._serve(request, media)
         except HTTPError as error:
-            return self._render(
-                _error_body(error.code, error.message), media or JSON, error.status, error.headers
-            )
+            body = _error_body(error.code, error.message)
+            if error.error_id is not None:
+                body["errors"][0]["extensions"]["errorId"] = error.error_id  # type: ignore[index]
+            return self._render(body, media or JSON, error.status, error.headers)
         except Exception:
             error_id = uuid.uuid4().hex
             log.exception("unexpected error %s in the HTTP layer", error_id)
@@ -295,6 +317,21 @@ class Transport:
                 NOT_ACCEPTABLE,
                 f"Responses are {GRAPHQL_RESPONSE_JSON} or {JSON}; `Accept` allows neither.",
             )
+        if self.in_flight >= self.policy.max_in_flight:
+            # Shed load before any work: a queue would only grow until the pool timed out.
+            raise HTTPError(
+                503,
+                OVERLOADED,
+                "The server is busy; retry in a moment.",
+                {"Retry-After": "1"},
+            )
+        self.in_flight += 1
+        try:
+            return await self._admitted(request, method, media)
+        finally:
+            self.in_flight -= 1
+
+    async def _admitted(self, request: Request, method: str, media: str) -> Response:
         # The context authenticates the caller, whose bucket pays before the body is even read.
         context = await self._context(request)
         await self._take(request, context, 1)
@@ -397,6 +434,16 @@ class Transport:
                 else coded(e, suggestions=suggestions, debug=not self.policy.mask_errors)
                 for e in result.errors
             ]
+        if result.data is None and [_code_of(e) for e in result.errors or ()] == [UNAVAILABLE]:
+            # ErrorCodes collapsed the operation into one retryable failure: say so in HTTP too.
+            failure = (result.errors or [])[0]
+            raise HTTPError(
+                503,
+                UNAVAILABLE,
+                UNAVAILABLE_MESSAGE,
+                {"Retry-After": "1"},
+                error_id=str((failure.extensions or {}).get("errorId")),
+            )
         if resolved.register_as is not None and result.data is not None and self.documents:
             # APQ (TRUSTED_DOCUMENTS=allow): remember a text only once it parsed, validated and ran.
             try:
@@ -428,9 +475,7 @@ class Transport:
             )
         except (OSError, TimeoutError, SQLAlchemyError):
             log.exception("trusted documents are unreachable")
-            raise HTTPError(
-                503, UNAVAILABLE, "A backing service is unavailable; retry later."
-            ) from None
+            raise HTTPError(503, UNAVAILABLE, UNAVAILABLE_MESSAGE) from None
         if len(resolved.query.encode()) > limit:
             raise too_large
         return resolved

@@ -633,7 +633,8 @@ async def test_unavailable_database_is_masked(settings: Settings) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await post(client, {"query": "{ territories { nodes { id } } }"})
         await app.state.db.dispose()
-    assert response.status_code == 200
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert re.fullmatch(r"[0-9a-f]{32}", error["extensions"]["errorId"])
