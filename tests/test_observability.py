@@ -476,3 +476,39 @@ async def test_without_traceparent_the_request_id_is_the_new_trace_id(
 
 def test_tracing_extension_has_no_resolver_hook() -> None:
     assert not TracingExtension._implements_resolve()
+
+
+def test_redaction_runs_no_regex_over_secret_free_text_or_whole_tracebacks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failing request's traceback is redacted piece by piece, each without a regex unless it
+    holds a trigger word: the cost that froze a worker after an overload burst."""
+    from graph.observability import logs
+
+    scanned: list[int] = []
+
+    class Counting:
+        def __init__(self, pattern: re.Pattern[str]) -> None:
+            self.pattern = pattern
+
+        def sub(self, replacement: str, text: str) -> str:
+            scanned.append(len(text))
+            return self.pattern.sub(replacement, text)
+
+    monkeypatch.setattr(logs, "_PATTERNS", tuple((Counting(p), r) for p, r in logs._PATTERNS))
+    assert redact("GET /graphql 200 in 3 ms") == "GET /graphql 200 in 3 ms"
+    assert scanned == []
+
+    def deep(n: int) -> None:
+        if n == 0:
+            raise RuntimeError("pool exhausted while serving " + "x" * 5000)
+        deep(n - 1)
+
+    try:
+        deep(30)
+    except RuntimeError as error:
+        text = logs.traceback_text((RuntimeError, error, error.__traceback__))
+    assert "pool exhausted" in text
+    assert "in deep" in text
+    assert all(size < 1000 for size in scanned), scanned
+    assert redact("token=abc") == "token=***"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -60,11 +61,61 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 
 
+# Every pattern above needs one of these (lower case) to match: text without any is left alone
+# without running a regex, which keeps the filter cheap on the common, secret-free line.
+_TRIGGERS = (
+    "://",
+    "bearer",
+    "basic",
+    "digest",
+    "eyj",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "authorization",
+    "cookie",
+)
+
+
 def redact(text: str) -> str:
     """``text`` with passwords, tokens, Authorization values and DSN passwords replaced."""
+    lowered = text.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def traceback_text(exc_info: tuple[type[BaseException], BaseException, Any]) -> str:
+    """A traceback like ``logging``'s, redacted one frame and one message at a time.
+
+    Each piece is small and most hold no trigger word, so ``redact`` returns them untouched
+    without a regex: running the regexes over whole tracebacks cost more CPU than the failing
+    requests themselves.
+    """
+    chunks: list[str] = []
+
+    def emit(exc: traceback.TracebackException) -> None:
+        if exc.__cause__ is not None:
+            emit(exc.__cause__)
+            chunks.append(
+                "\nThe above exception was the direct cause of the following exception:\n\n"
+            )
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            emit(exc.__context__)
+            chunks.append(
+                "\nDuring handling of the above exception, another exception occurred:\n\n"
+            )
+        if exc.stack:
+            chunks.append("Traceback (most recent call last):\n")
+            chunks.extend(redact(frame) for frame in exc.stack.format())
+        chunks.extend(redact(line) for line in exc.format_exception_only())
+
+    emit(traceback.TracebackException(*exc_info))
+    return "".join(chunks).rstrip("\n")
 
 
 class Redact(logging.Filter):
@@ -79,9 +130,9 @@ class Redact(logging.Filter):
         redacted = redact(message)
         if redacted != message or record.args:
             record.msg, record.args = redacted, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = traceback_text(record.exc_info)
+        elif record.exc_text:
             record.exc_text = redact(record.exc_text)
         for key, value in record.__dict__.items():
             if key not in _STANDARD and isinstance(value, str):
