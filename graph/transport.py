@@ -434,16 +434,15 @@ class Transport:
                 else coded(e, suggestions=suggestions, debug=not self.policy.mask_errors)
                 for e in result.errors
             ]
-        if result.data is None and [_code_of(e) for e in result.errors or ()] == [UNAVAILABLE]:
-            # ErrorCodes collapsed the operation into one retryable failure: say so in HTTP too.
-            failure = (result.errors or [])[0]
-            raise HTTPError(
-                503,
-                UNAVAILABLE,
-                UNAVAILABLE_MESSAGE,
-                {"Retry-After": "1"},
-                error_id=str((failure.extensions or {}).get("errorId")),
-            )
+        errors = result.errors or []
+        failure = errors[0] if result.data is None and len(errors) == 1 else None
+        if failure is not None and _code_of(failure) == UNAVAILABLE and failure.extensions:
+            error_id = failure.extensions.get("errorId")
+            if isinstance(error_id, str):
+                # ErrorCodes collapsed an outage into one retryable failure: HTTP says so too.
+                raise HTTPError(
+                    503, UNAVAILABLE, UNAVAILABLE_MESSAGE, {"Retry-After": "1"}, error_id=error_id
+                )
         if resolved.register_as is not None and result.data is not None and self.documents:
             # APQ (TRUSTED_DOCUMENTS=allow): remember a text only once it parsed, validated and ran.
             try:
