@@ -21,7 +21,7 @@ from db.demo import seed_demo
 from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import ensure_database
-from graph.app import create_app
+from graph.server.app import create_app
 from unityplan.devservices import free_port, start_postgres, stop_postgres
 from unityplan.settings import Settings
 
@@ -70,8 +70,8 @@ def settings(second_server_dsn: str) -> Settings:
         redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         database_url=MAIN_DSN,
         database_servers={SECOND: second_server_dsn},
-        # The whole suite calls from one address; tests/test_rate_limit.py turns limits on with
-        # a Redis prefix of its own.
+        # The whole suite calls from one address; tests/server/test_rate_limit.py turns limits on
+        # with a Redis prefix of its own.
         rate_limit=False,
     )
 

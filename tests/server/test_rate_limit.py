@@ -15,8 +15,8 @@ from starlette.requests import Request
 
 from db.engines import Database
 from domain.tokens import private_pem
-from graph.app import create_app
-from graph.ratelimit import client_address, parse_networks
+from graph.server.app import create_app
+from graph.server.ratelimit import client_address, parse_networks
 from tests.authkit import account
 from tests.conftest import delete_redis_keys
 from unityplan.settings import Settings

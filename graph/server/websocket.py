@@ -13,9 +13,10 @@ operations on it go on), so a client needs no reconnect logic for these:
 * ``CONNECTION_OPERATION_LIMIT``: the connection already received
   ``WS_MAX_OPERATIONS_PER_CONNECTION`` subscribe messages (refused ones included); open a new one;
 * ``TOO_MANY_OPERATIONS``: ``WS_MAX_CONCURRENT_OPERATIONS`` operations are still running on it;
-* ``RATE_LIMITED``: the caller's bucket (graph/ratelimit.py; the caller from ``connection_init``,
-  else the client address) is empty; ``extensions.retryAfter`` gives the seconds to wait;
-* trusted documents (graph/documents.py), as over HTTP, and ``DOCUMENT_TOO_LARGE``.
+* ``RATE_LIMITED``: the caller's bucket (graph/server/ratelimit.py; the caller from
+  ``connection_init``, else the client address) is empty; ``extensions.retryAfter`` gives the
+  seconds to wait;
+* trusted documents (graph/server/documents.py), as over HTTP, and ``DOCUMENT_TOO_LARGE``.
 
 Protocol violations (a subscribe before the ack, a reused id, a malformed message) still close
 the connection with Strawberry's 44xx codes. Every error the schema produces over this transport
@@ -38,14 +39,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from domain.errors import Unauthenticated, Unavailable
 from graph.context import Context
-from graph.documents import DocumentRefused
 from graph.errors import coded
-from graph.policy import allows
-from graph.ratelimit import RATE_LIMITED, retry_message
-from graph.transport import HTTPError, Operation, parse_params
+from graph.server.documents import DocumentRefused
+from graph.server.policy import allows
+from graph.server.ratelimit import RATE_LIMITED, retry_message
+from graph.server.transport import HTTPError, Operation, parse_params
 
 if TYPE_CHECKING:
-    from graph.app import GraphQLApp
+    from graph.server.app import GraphQLApp
 
 TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
 CONNECTION_OPERATION_LIMIT = "CONNECTION_OPERATION_LIMIT"
@@ -54,7 +55,7 @@ CONNECTION_OPERATION_LIMIT = "CONNECTION_OPERATION_LIMIT"
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler with per-operation limits and trusted documents.
 
-    The view (graph.app.GraphQLApp) provides the limits (``ws_limits``) and, through its HTTP
+    The view (graph.server.app.GraphQLApp) provides the limits (``ws_limits``) and, through its HTTP
     transport, the same policy, trusted documents and rate limiter as HTTP requests.
     """
 

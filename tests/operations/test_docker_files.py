@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 
 from unityplan.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 COMPOSE = ROOT / "docker" / "compose.yaml"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -263,10 +263,10 @@ def test_serves_graph_app_with_uvicorn_and_workers_from_env(dockerfile: list[Ins
     (cmd,) = [ins.args for ins in final_stage(dockerfile) if ins.keyword == "CMD"]
     words = shlex.split(" ".join(exec_form(cmd)))
     start = words.index("uvicorn")
-    assert words[start + 1] == "graph.app:app"
-    from graph import app as app_module
+    assert words[start + 1] == "graph.server.app:app"
+    from graph.server import app as app_module
 
-    # uvicorn needs --factory exactly when graph.app.app builds the app instead of being one.
+    # uvicorn needs --factory exactly when graph.server.app.app builds the app instead of being one.
     assert ("--factory" in words) == inspect.isfunction(app_module.app)
     assert command_option(words, "--host") == "0.0.0.0"
     assert command_option(words, "--port") == str(API_PORT)

@@ -20,26 +20,26 @@ from strawberry.types.unset import UNSET, UnsetType
 from db.engines import Database
 from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
-from graph.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.context import Context
-from graph.csrf import cors_middleware
-from graph.frontdoor import WSLimits, configure_front_door
-from graph.graphiql import graphiql_html, graphiql_static_routes
-from graph.health import healthz, readyz
 from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
-from graph.policy import Policy, policy
-from graph.runtime import tune_gc
 from graph.schema import Schema, build_schema, schema
-from graph.transport import Transport
-from graph.websocket import TransportWSHandler
+from graph.server.auth import AuthServices, authenticate_http, authenticate_ws
+from graph.server.csrf import cors_middleware
+from graph.server.frontdoor import WSLimits, configure_front_door
+from graph.server.graphiql import graphiql_html, graphiql_static_routes
+from graph.server.health import healthz, readyz
+from graph.server.policy import Policy, policy
+from graph.server.runtime import tune_gc
+from graph.server.transport import Transport
+from graph.server.websocket import TransportWSHandler
 from unityplan.settings import Settings, get_settings
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context; HTTP requests go through graph.transport."""
+    """Strawberry's ASGI view with our context; HTTP requests go through graph.server.transport."""
 
-    # graphql-transport-ws only, through graph/websocket.py's per-operation checks.
+    # graphql-transport-ws only, through graph/server/websocket.py's per-operation checks.
     graphql_transport_ws_handler_class = TransportWSHandler
     ws_limits = WSLimits()
 
@@ -152,7 +152,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
-            # Every method reaches graph.transport, which answers a coded 405 for the others.
+            # Every method reaches graph.server.transport, which answers a coded 405 for the others.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             *(graphiql_static_routes() if graphiql else []),
@@ -177,6 +177,7 @@ async def jwks(request: Request) -> Response:
 
 
 def app() -> Starlette:
-    """Factory for ``uvicorn --factory graph.app:app``; each worker process configures its logs."""
+    """Factory for ``uvicorn --factory graph.server.app:app``; each worker process configures its
+    logs."""
     configure_logging(get_settings())
     return create_app()

@@ -13,9 +13,9 @@ here and only execution is left to the schema. What this module guarantees:
   wrong type (400), content types other than ``application/json`` (415), CSRF-forgeable POSTs (400);
 * GET runs queries only (mutations: 405) and only when ``QUERIES_OVER_GET`` allows;
 * batches (a JSON array) are refused unless ``BATCH_REQUESTS`` is set, then bounded by it;
-* trusted documents (graph/documents.py): ``documentId`` and APQ hashes resolve to registered
+* trusted documents (graph/server/documents.py): ``documentId`` and APQ hashes resolve to registered
   texts, and callers the mode does not trust with free text run registered documents only;
-* rate limits (graph/ratelimit.py): one token per operation from the caller's bucket, taken
+* rate limits (graph/server/ratelimit.py): one token per operation from the caller's bucket, taken
   before the body is read; an empty bucket answers 429 with ``Retry-After``;
 * an unexpected failure in this layer is a masked 500 with an error id, its detail only logged.
 """
@@ -36,11 +36,11 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from graph.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
-from graph.documents import DocumentRefused, Resolved, TrustedDocuments
 from graph.errors import BAD_REQUEST, INTERNAL, OPERATION_RESOLUTION_FAILURE, UNAVAILABLE, coded
-from graph.policy import Policy, allows
-from graph.ratelimit import RATE_LIMITED, RateLimiter, retry_message
+from graph.server.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
+from graph.server.documents import DocumentRefused, Resolved, TrustedDocuments
+from graph.server.policy import Policy, allows
+from graph.server.ratelimit import RATE_LIMITED, RateLimiter, retry_message
 
 if TYPE_CHECKING:
     from strawberry.schema.base import BaseSchema
@@ -77,7 +77,7 @@ class HTTPError(Exception):
 
 
 class View(Protocol):
-    """What the transport needs from the ASGI view (graph.app.GraphQLApp)."""
+    """What the transport needs from the ASGI view (graph.server.app.GraphQLApp)."""
 
     schema: BaseSchema
 
@@ -94,7 +94,8 @@ class Operation:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
-    # The GraphQL-over-HTTP draft's persisted document id, "sha256:<hex>" (graph/documents.py).
+    # The GraphQL-over-HTTP draft's persisted document id, "sha256:<hex>"
+    # (graph/server/documents.py).
     document_id: str | None = None
 
 
@@ -406,9 +407,9 @@ class Transport:
         return self._result(result, media)
 
     async def admit(self, operation: Operation, caller: Caller | None) -> Resolved:
-        """The text ``operation`` runs (graph/documents.py), within ``MAX_DOCUMENT_BYTES``.
+        """The text ``operation`` runs (graph/server/documents.py), within ``MAX_DOCUMENT_BYTES``.
 
-        Shared by HTTP and WebSocket (graph/websocket.py). Raises ``DocumentRefused`` as the
+        Shared by HTTP and WebSocket (graph/server/websocket.py). Raises ``DocumentRefused`` as the
         trusted documents decide, ``HTTPError`` for an oversized document (413) or an unreachable
         database (503).
         """

@@ -11,7 +11,7 @@ caller's territory and id, or of the address) and expire once the bucket would b
 If Redis cannot be reached the request is allowed (fail open) and a warning is logged at most
 once a minute: rate limiting protects capacity, and refusing all traffic because the limiter is
 down would turn a Redis outage into a full API outage (never a 500 for it). Sessions ended by
-logout are also in Redis (graph/auth.py) and fail the other way; that is their own decision.
+logout are also in Redis (graph/server/auth.py) and fail the other way; that is their own decision.
 
 The client address is the TCP peer; ``X-Forwarded-For`` counts only when the peer is one of
 ``TRUSTED_PROXIES``, and then the right-most hop that is not itself a trusted proxy is the client

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from db.engines import Database
-from graph.app import create_app
+from graph.server.app import create_app
 from tests.conftest import MAIN_DSN, delete_redis_keys
 from unityplan.settings import Settings
 

@@ -1,7 +1,8 @@
 """The graphql-http package's server audits (GraphQL over HTTP) against the real app, live.
 
 Every MUST and every SHOULD audit must pass; MAY audits are printed but not required. The Node
-script (tests/http-audit/audit.mjs, pinned by its package-lock.json) prints one JSON line per audit.
+script (tests/server/http-audit/audit.mjs, pinned by its package-lock.json) prints one JSON line
+per audit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from db.engines import Database
-from graph.app import create_app
+from graph.server.app import create_app
 from tests.live import serve
 from unityplan.settings import Settings
 

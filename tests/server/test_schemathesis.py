@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from db.engines import Database
-from graph.app import create_app
+from graph.server.app import create_app
 from tests.live import serve
 from unityplan.settings import Settings
 

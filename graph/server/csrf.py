@@ -6,7 +6,8 @@ the request is "simple": a CORS-safelisted content type (``text/plain``,
 header. Such a request could carry the victim's cookies into a mutation, so, as Apollo Server's
 ``csrfPrevention`` does, a POST is refused unless its content type is not simple or it carries one
 of the headers below (which any non-browser client can add, and which a browser only sends after a
-successful preflight). GET never runs mutations (graph/transport.py) and is off in production.
+successful preflight). GET never runs mutations (graph/server/transport.py) and is off in
+production.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from graph.policy import Policy
+from graph.server.policy import Policy
 
 CSRF_BLOCKED = "CSRF_BLOCKED"
 SIMPLE_CONTENT_TYPES = frozenset(

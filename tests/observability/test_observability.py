@@ -20,7 +20,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 
 from db.engines import Database
-from graph.app import create_app
 from graph.observability import (
     Observability,
     ObservabilityConfig,
@@ -31,6 +30,7 @@ from graph.observability import (
 from graph.observability.logs import JsonFormatter, Redact
 from graph.observability.metrics import Metrics, MetricsExtension
 from graph.observability.tracing import TracingExtension
+from graph.server.app import create_app
 from unityplan.settings import Settings
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -4,7 +4,7 @@ Strawberry's stock GraphiQL page pulls React, GraphiQL and the explorer plugin f
 breaks on air-gapped hosts, on developer laptops offline, behind corporate proxies and under a
 strict Content-Security-Policy, and it makes every IDE page view leak to a third-party CDN. We
 therefore vendor the exact same files (same package versions, byte-identical, checked against the
-page's own ``integrity`` hashes) into ``graph/static/graphiql/`` with
+page's own ``integrity`` hashes) into ``graph/server/static/graphiql/`` with
 ``scripts/vendor-graphiql.sh`` and rewrite the page to load them from ``/graphql/static/graphiql``.
 
 The page itself is still Strawberry's: we only swap the asset URLs, so a Strawberry upgrade keeps

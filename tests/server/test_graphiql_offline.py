@@ -1,7 +1,7 @@
 """GraphiQL at /graphql must load and run a query with no network beyond localhost.
 
-The real app (graph.app.create_app, on the suite's migrated databases) runs under uvicorn on a
-free 127.0.0.1 port; Debian's Chromium, driven by Playwright, loads /graphql
+The real app (graph.server.app.create_app, on the suite's migrated databases) runs under uvicorn
+on a free 127.0.0.1 port; Debian's Chromium, driven by Playwright, loads /graphql
 with every non-local request aborted and recorded. Any such attempt, any failed or 4xx/5xx asset,
 any console error (which is also how Chromium reports a Subresource-Integrity mismatch) fails the
 test. Set GRAPHIQL_SCREENSHOT=/some/file.png to keep a screenshot of the final page.
@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from db.engines import Database
-from graph.app import create_app
-from graph.graphiql import (
+from graph.server.app import create_app
+from graph.server.graphiql import (
     CACHE_CONTROL,
     graphiql_html,
     static_prefix,

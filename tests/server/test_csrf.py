@@ -1,7 +1,7 @@
 """CSRF prevention, GET safety, CORS, and error masking, on a tiny schema with a mutation.
 
 The product schema's mutations belong to other areas and need accounts; a counter mutation on a
-separate schema, served by the same view and transport (graph.app.GraphQLApp) with the same
+separate schema, served by the same view and transport (graph.server.app.GraphQLApp) with the same
 extensions, shows exactly whether a request executed.
 """
 
@@ -21,12 +21,12 @@ from starlette.routing import Route
 from strawberry.extensions import ParserCache, ValidationCache
 
 from db.engines import Database
-from graph.app import GraphQLApp
-from graph.csrf import cors_middleware
 from graph.errors import ErrorCodes
-from graph.limits import DocumentLimits
-from graph.policy import Policy
 from graph.schema import Schema
+from graph.server.app import GraphQLApp
+from graph.server.csrf import cors_middleware
+from graph.server.limits import DocumentLimits
+from graph.server.policy import Policy
 
 TOUCHES: list[int] = []
 

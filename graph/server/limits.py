@@ -58,7 +58,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
-from graph.policy import Policy, allows
+from graph.server.policy import Policy, allows
 from graph.types.relay import DEFAULT_PAGE_SIZE
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"

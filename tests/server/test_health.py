@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from db.engines import Database
-from graph.app import create_app
+from graph.server.app import create_app
 from unityplan.devservices import free_port
 from unityplan.settings import Settings
 

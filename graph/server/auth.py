@@ -25,7 +25,7 @@ from db.authstate import AuthState, Limits
 from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from domain.tokens import KeySet, SigningKey, generate_key, load_private_key, private_pem
-from graph.ratelimit import Network, client_address, parse_networks
+from graph.server.ratelimit import Network, client_address, parse_networks
 from unityplan.settings import Settings
 
 log = logging.getLogger("unityplan.auth")

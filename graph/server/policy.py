@@ -29,7 +29,7 @@ def allows(audience: Audience, caller: Caller | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Per-document limits, all checked before execution (graph/limits.py)."""
+    """Per-document limits, all checked before execution (graph/server/limits.py)."""
 
     max_depth: int = 12
     max_aliases: int = 30
@@ -53,7 +53,7 @@ class Policy:
     max_body_bytes: int = 262_144
     batch_requests: int = 0
     cors_origins: tuple[str, ...] = ()
-    # Who may send document text rather than a registered document (graph/documents.py).
+    # Who may send document text rather than a registered document (graph/server/documents.py).
     trusted_documents: TrustedMode = "allow"
 
 

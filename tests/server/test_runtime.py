@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from graph import runtime
+from graph.server import runtime
 
 
 @pytest.fixture

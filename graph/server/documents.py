@@ -34,7 +34,7 @@ from db import documents as store
 from db.engines import Database
 from domain.callers import Caller
 from graph.errors import BAD_REQUEST
-from graph.policy import TrustedMode
+from graph.server.policy import TrustedMode
 from unityplan.settings import MAIN_SERVER
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"

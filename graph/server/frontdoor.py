@@ -1,5 +1,5 @@
 """Wire the front door's process-wide parts into the GraphQL view: trusted documents, rate limits
-and the WebSocket limits (one place, so graph/app.py only calls ``configure_front_door``)."""
+and the WebSocket limits (one place, so graph/server/app.py only calls ``configure_front_door``)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 
 from db.engines import Database
-from graph.documents import TrustedDocuments
-from graph.ratelimit import RateLimiter, RateLimits
+from graph.server.documents import TrustedDocuments
+from graph.server.ratelimit import RateLimiter, RateLimits
 from unityplan.settings import Settings
 
 if TYPE_CHECKING:
-    from graph.app import GraphQLApp
+    from graph.server.app import GraphQLApp
 
 
 @dataclass(frozen=True, slots=True)
 class WSLimits:
-    """Per-connection limits of graph/websocket.py."""
+    """Per-connection limits of graph/server/websocket.py."""
 
     max_concurrent_operations: int = 20
     max_operations_per_connection: int = 1000
@@ -36,7 +36,7 @@ def configure_front_door(view: GraphQLApp, settings: Settings, db: Database, red
     view.connection_init_wait_timeout = timedelta(
         seconds=settings.ws_connection_init_timeout_seconds
     )
-    # graph/websocket.py enforces the concurrency limit itself, with a code; Strawberry's own
+    # graph/server/websocket.py enforces the concurrency limit itself, with a code; Strawberry's own
     # check would send an uncoded error first.
     view.max_subscriptions_per_connection = None
     view.ws_limits = WSLimits(

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,11 +23,11 @@ from graphql import get_introspection_query, parse
 
 from db.engines import Database
 from domain.callers import Caller
-from graph.app import create_app
-from graph.limits import measure
-from graph.policy import policy
 from graph.schema import build_schema, schema
-from graph.transport import negotiate
+from graph.server.app import create_app
+from graph.server.limits import measure
+from graph.server.policy import policy
+from graph.server.transport import negotiate
 from unityplan.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -311,7 +312,7 @@ async def test_introspection_is_exempt_from_depth_and_cost_but_bounded(
 
 def test_defaults_match_the_readme() -> None:
     defaults = Settings()
-    readme = __import__("pathlib").Path(__file__).parents[1].joinpath("README.md").read_text()
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
     for name in (
         "max_query_depth",
         "max_aliases",
@@ -385,7 +386,7 @@ def production_overrides() -> dict[str, Any]:
 
 async def test_production_front_door(settings: Settings, db: Database) -> None:
     # Anonymous free text is what these checks send; production's default of running only
-    # registered documents for anonymous callers is shown in tests/test_trusted_documents.py.
+    # registered documents for anonymous callers is shown in tests/server/test_trusted_documents.py.
     prod = {**production_overrides(), "trusted_documents": "allow"}
     async with front_door(settings, db, **prod) as client:
         introspection = await post(client, {"query": "{ __schema { queryType { name } } }"})

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from db.engines import Database
 from db.models import trusted_documents
 from domain.tokens import private_pem
-from graph.app import create_app
-from graph.policy import policy
+from graph.server.app import create_app
+from graph.server.policy import policy
 from tests.authkit import account, cli
 from unityplan.settings import Settings
 
