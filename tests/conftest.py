@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from db.demo import seed_demo
@@ -135,8 +136,6 @@ async def gql(
 
 async def delete_redis_keys(url: str, prefix: str) -> None:
     """Remove what a test wrote under its own key prefix (never the whole Redis)."""
-    from redis.asyncio import Redis
-
     redis = Redis.from_url(url)
     try:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]

@@ -57,6 +57,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from graph.server.policy import Policy, allows
 from graph.types.relay import DEFAULT_PAGE_SIZE
@@ -348,8 +349,6 @@ class DocumentLimits(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.pre_execution_errors is None and ctx.graphql_document is not None:
-            from strawberry.schema.schema import validate_document
-
             ctx.pre_execution_errors = validate_document(
                 ctx.schema._schema, ctx.graphql_document, ctx.validation_rules
             )

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from ruamel.yaml import YAML
 
+from graph.server import app as app_module
 from unityplan.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,8 +265,6 @@ def test_serves_graph_app_with_uvicorn_and_workers_from_env(dockerfile: list[Ins
     words = shlex.split(" ".join(exec_form(cmd)))
     start = words.index("uvicorn")
     assert words[start + 1] == "graph.server.app:app"
-    from graph.server import app as app_module
-
     # uvicorn needs --factory exactly when graph.server.app.app builds the app instead of being one.
     assert ("--factory" in words) == inspect.isfunction(app_module.app)
     assert command_option(words, "--host") == "0.0.0.0"

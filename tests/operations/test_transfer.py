@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from db import transfer
 from db.engines import Database
 from db.migrate import drop_territory_schema, head_revision, upgrade_territory
 from db.models import (
@@ -486,8 +487,6 @@ async def test_export_reads_one_read_only_snapshot_and_resets_the_pool(
     settings: Settings, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Export reads in REPEATABLE READ, READ ONLY; the pooled connection is not left that way."""
-    from db import transfer
-
     seen: list[tuple[str, str, int]] = []
     pin = transfer._pin_settings
 

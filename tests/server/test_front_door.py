@@ -18,16 +18,20 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from graphql import GraphQLError, get_introspection_query, parse
 from graphql import build_schema as build_graphql_schema
-from graphql import get_introspection_query, parse
 
 from db.engines import Database
 from domain.callers import Caller
+from graph.errors import coded
 from graph.schema import build_schema, schema
 from graph.server.app import create_app
 from graph.server.limits import measure
 from graph.server.policy import policy
 from graph.server.transport import negotiate
+from tests.authkit import new_account
 from unityplan.settings import Settings
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -364,9 +368,6 @@ def test_production_switches_every_default_and_each_can_be_overridden() -> None:
 
 def production_overrides() -> dict[str, Any]:
     """What production requires besides UNITYPLAN_ENV: the identity key and a signing key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     pem = (
         Ed25519PrivateKey.generate()
         .private_bytes(
@@ -417,8 +418,6 @@ async def test_production_introspection_over_http_with_a_real_token(
     settings: Settings, db: Database
 ) -> None:
     """A signed-in caller (Bearer access token) introspects and gets suggestions; anonymous not."""
-    from tests.authkit import new_account
-
     prod = {
         **production_overrides(),
         "trusted_documents": "allow",
@@ -657,10 +656,6 @@ def test_no_response_leaks_stack_traces_paths_or_sql() -> None:
 
 
 def test_logs_name_the_error_id(caplog: pytest.LogCaptureFixture) -> None:
-    from graphql import GraphQLError
-
-    from graph.errors import coded
-
     with caplog.at_level(logging.ERROR, logger="unityplan.errors"):
         masked = coded(GraphQLError("x", original_error=RuntimeError("SELECT secret FROM t")))
     assert masked.message == "Internal server error."

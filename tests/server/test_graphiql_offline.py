@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from playwright.async_api import ConsoleMessage, Error, async_playwright, expect
+from playwright.async_api import Response as PwResponse
+from playwright.async_api import Route as PwRoute
+from playwright.async_api import WebSocketRoute as PwWebSocketRoute
 
 from db.engines import Database
 from graph.server.app import create_app
@@ -68,16 +72,6 @@ def test_static_assets_are_served_with_long_cache(base_url: str) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(60)
 async def test_graphiql_runs_a_query_offline(base_url: str) -> None:
-    from playwright.async_api import (
-        ConsoleMessage,
-        Error,
-        async_playwright,
-        expect,
-    )
-    from playwright.async_api import Response as PwResponse
-    from playwright.async_api import Route as PwRoute
-    from playwright.async_api import WebSocketRoute as PwWebSocketRoute
-
     # Debian's Chromium where installed (Debian, CI); else Playwright's own build (Ubuntu, whose
     # apt Chromium is a snap): scripts/system-deps.sh installs one or the other.
     executable = CHROMIUM if shutil.which(CHROMIUM) else None
