@@ -29,6 +29,7 @@ def top_level_packages() -> set[str]:
 
 
 def test_import_contracts_hold() -> None:
+    assert LINT_IMPORTS.exists(), "import-linter is a dev dependency: pip install -e '.[dev]'"
     result = subprocess.run(
         [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
         cwd=ROOT,
