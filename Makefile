@@ -36,4 +36,4 @@ schema: $(STAMP)
 	$(BIN)/unityplan schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

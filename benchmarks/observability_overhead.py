@@ -29,8 +29,8 @@ from db.demo import seed_demo
 from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import ensure_database
-from graph.app import create_app
 from graph.observability import Observability, ObservabilityConfig, configure_logging
+from graph.server.app import create_app
 from unityplan.settings import Settings
 
 QUERY = '{ territory(id: "dk") { code name kind } }'

@@ -13,8 +13,8 @@ from starlette.websockets import WebSocket
 from db.engines import Database
 from domain.callers import Caller
 from domain.errors import Unauthenticated, Unavailable
-from graph.auth import AuthServices
 from graph.loaders.request import Loaders
+from graph.server.auth import AuthServices
 
 
 @dataclass(slots=True)
@@ -24,7 +24,8 @@ class Context:
     db: Database
     caller: Caller
     loaders: Loaders
-    # Identity and access (graph/auth.py): the services, and why a presented token was refused.
+    # Identity and access (graph/server/auth.py): the services, and why a presented token was
+    # refused.
     auth: AuthServices | None = None
     auth_error: Unauthenticated | Unavailable | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.

@@ -22,7 +22,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.execution import ExecutionResult
 
 from domain.errors import UserFacingError
-from graph.policy import Audience, allows
+from graph.server.policy import Audience, allows
 
 log = logging.getLogger("unityplan.errors")
 
@@ -35,7 +35,7 @@ OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 BAD_REQUEST = "BAD_REQUEST"
 UNAVAILABLE_MESSAGE = "A backing service is unavailable; retry later."
 
-# graphql-core's wording when the parser stops at MAX_TOKENS (graph/limits.py sets the cap).
+# graphql-core's wording when the parser stops at MAX_TOKENS (graph/server/limits.py sets the cap).
 _TOKEN_LIMIT = re.compile(r"Document contains more than \d+ tokens")
 # graphql-core appends suggestions as one sentence: " Did you mean 'a', 'b' or 'c'?"
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")

@@ -35,7 +35,7 @@ from graphql import (
     visit,
 )
 
-from graph.documents import sha256_hex
+from graph.server.documents import sha256_hex
 
 
 class RegistrationError(Exception):

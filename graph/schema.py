@@ -9,10 +9,10 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
 from graph.errors import ErrorCodes
-from graph.limits import DocumentLimits
 from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
-from graph.policy import Policy
+from graph.server.limits import DocumentLimits
+from graph.server.policy import Policy
 from graph.types.accounts import User
 from graph.types.communities import Community
 from graph.types.profiles import Profile

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Vendor the GraphiQL assets that Strawberry's IDE page loads from unpkg into
-# graph/static/graphiql/, so /graphql works with no internet access (see graph/graphiql.py).
+# graph/server/static/graphiql/, so /graphql works with no internet access (see graph/server/graphiql.py).
 #
 # The list of files (package, exact version, path, integrity hash) and the local file names come
-# from graph.graphiql.vendored_assets(), which parses the installed Strawberry's own page, so
+# from graph.server.graphiql.vendored_assets(), which parses the installed Strawberry's own page, so
 # re-running this after a Strawberry upgrade picks up whatever the new page pins. Each file comes
 # from the npm registry tarball of that exact version (npm itself checks the tarball against the
 # registry's integrity), and is then checked against the page's sha384 before anything in
-# graph/static/graphiql/ is replaced. LICENSES gets each package's license text.
+# graph/server/static/graphiql/ is replaced. LICENSES gets each package's license text.
 #
 # Usage:
-#   scripts/vendor-graphiql.sh           # fetch from npm, verify, replace graph/static/graphiql/
+#   scripts/vendor-graphiql.sh           # fetch from npm, verify, replace graph/server/static/graphiql/
 #   scripts/vendor-graphiql.sh --check   # offline: verify the vendored files against the page
 # Env: PYTHON (default .venv/bin/python), NPM (default npm).
 set -euo pipefail
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 NPM=${NPM:-npm}
-DEST=$ROOT/graph/static/graphiql
+DEST=$ROOT/graph/server/static/graphiql
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 case "${1:-}" in
@@ -27,7 +27,7 @@ case "${1:-}" in
 import sys
 from pathlib import Path
 
-from graph.graphiql import vendored_assets, verify_vendored_assets
+from graph.server.graphiql import vendored_assets, verify_vendored_assets
 
 problems = verify_vendored_assets(Path(sys.argv[1]))
 for problem in problems:
@@ -48,7 +48,7 @@ mkdir -p "$WORK/packs" "$WORK/out"
 
 # package <TAB> version <TAB> path-in-tarball <TAB> local file name <TAB> integrity
 "$PY" -c '
-from graph.graphiql import vendored_assets
+from graph.server.graphiql import vendored_assets
 for a in vendored_assets():
     print(a.package, a.version, a.path, a.filename, a.integrity, sep="\t")
 ' > "$WORK/manifest.tsv"

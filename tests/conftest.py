@@ -15,13 +15,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from db.demo import seed_demo
 from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import ensure_database
-from graph.app import create_app
+from graph.server.app import create_app
 from unityplan.devservices import free_port, start_postgres, stop_postgres
 from unityplan.settings import Settings
 
@@ -70,8 +71,8 @@ def settings(second_server_dsn: str) -> Settings:
         redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         database_url=MAIN_DSN,
         database_servers={SECOND: second_server_dsn},
-        # The whole suite calls from one address; tests/test_rate_limit.py turns limits on with
-        # a Redis prefix of its own.
+        # The whole suite calls from one address; tests/server/test_rate_limit.py turns limits on
+        # with a Redis prefix of its own.
         rate_limit=False,
     )
 
@@ -135,8 +136,6 @@ async def gql(
 
 async def delete_redis_keys(url: str, prefix: str) -> None:
     """Remove what a test wrote under its own key prefix (never the whole Redis)."""
-    from redis.asyncio import Redis
-
     redis = Redis.from_url(url)
     try:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]

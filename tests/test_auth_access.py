@@ -15,9 +15,9 @@ from sqlalchemy import select, text, update
 from db.engines import Database
 from db.models import audit_log, users
 from domain import passwords
-from graph.app import create_app
 from graph.permissions import IsAuthenticated, Public
 from graph.schema import schema
+from graph.server.app import create_app
 from tests.authkit import (
     ME,
     PASSWORD,

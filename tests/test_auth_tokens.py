@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 
 from db.engines import Database
 from domain.tokens import KeySet, generate_key, private_pem
-from graph.app import create_app
 from graph.ids import encode
+from graph.server.app import create_app
 from tests.authkit import ME, account, call, codes
 from unityplan.devservices import free_port
 from unityplan.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 
 from db.engines import Database
 from domain.tokens import private_pem
-from graph.app import create_app
+from graph.server.app import create_app
 from tests.authkit import account, call
 from unityplan.settings import Settings
 

@@ -104,7 +104,7 @@ def serve() -> None:
     # writes the access log, with the request id and without the query string.
     configure_logging(settings)
     uvicorn.run(
-        "graph.app:app",
+        "graph.server.app:app",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -291,7 +291,7 @@ def invitation_bootstrap(
     typer.echo(_run(work))
 
 
-# --- trusted documents (graph/documents.py): the operations anonymous callers may run.
+# --- trusted documents (graph/server/documents.py): the operations anonymous callers may run.
 documents_app = typer.Typer(help="Trusted (persisted) GraphQL documents.", no_args_is_help=True)
 app.add_typer(documents_app, name="documents")
 

@@ -6,6 +6,7 @@ territory's own data centre; defaults are the embedded development set-up of ``m
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
@@ -23,7 +24,8 @@ class Settings(BaseSettings):
     port: int = 8000
     # uvicorn worker processes; 0 = one per CPU core (throughput scales about linearly).
     workers: int = Field(default=1, ge=0)
-    # Generation-0 GC threshold once serving (graph/runtime.py); 0 keeps CPython's default (700).
+    # Generation-0 GC threshold once serving (graph/server/runtime.py); 0 keeps CPython's
+    # default (700).
     gc_gen0_threshold: int = 50_000
 
     # The main server holds `global` and, unless the registry says otherwise, new territories.
@@ -60,7 +62,7 @@ class Settings(BaseSettings):
     invitation_default_ttl_seconds: int = 7 * 24 * 3600
 
     # --- the HTTP front door (README, "Limits and the front door"). None means the default of
-    # UNITYPLAN_ENV (graph/policy.py): production shows introspection and "Did you mean"
+    # UNITYPLAN_ENV (graph/server/policy.py): production shows introspection and "Did you mean"
     # suggestions only to authenticated callers, serves no GraphiQL, refuses queries over GET
     # and masks unexpected errors; development and test keep the first three on.
     introspection: Literal["all", "authenticated", "none"] | None = None
@@ -83,13 +85,13 @@ class Settings(BaseSettings):
     batch_requests: int = Field(default=0, ge=0)
     # Browser origins allowed by CORS, JSON: CORS_ORIGINS='["https://app.example"]'.
     cors_origins: list[str] = Field(default_factory=list)
-    # Trusted documents (graph/documents.py): off | allow | anonymous-registered-only |
+    # Trusted documents (graph/server/documents.py): off | allow | anonymous-registered-only |
     # registered-only; None: production anonymous-registered-only, elsewhere allow.
     trusted_documents: (
         Literal["off", "allow", "anonymous-registered-only", "registered-only"] | None
     ) = None
-    # Rate limits (graph/ratelimit.py): a Redis token bucket per authenticated caller, else per
-    # client address; BURST requests at once, refilled at PER_SECOND.
+    # Rate limits (graph/server/ratelimit.py): a Redis token bucket per authenticated caller,
+    # else per client address; BURST requests at once, refilled at PER_SECOND.
     rate_limit: bool = True
     rate_limit_anonymous_per_second: float = Field(default=5.0, gt=0)
     rate_limit_anonymous_burst: int = Field(default=60, ge=1)
@@ -97,7 +99,7 @@ class Settings(BaseSettings):
     rate_limit_authenticated_burst: int = Field(default=200, ge=1)
     # Proxies whose X-Forwarded-For is believed, JSON: TRUSTED_PROXIES='["10.0.0.0/8"]'.
     trusted_proxies: list[str] = Field(default_factory=list)
-    # WebSocket (graphql-transport-ws only; graph/websocket.py).
+    # WebSocket (graphql-transport-ws only; graph/server/websocket.py).
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_concurrent_operations: int = Field(default=20, ge=1)
     ws_max_operations_per_connection: int = Field(default=1000, ge=1)
@@ -124,8 +126,6 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for entry in value:
             ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
         return value

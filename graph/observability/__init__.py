@@ -3,7 +3,7 @@
 Kept in one package so the hot paths it touches (one ASGI middleware, one schema extension, one
 hook per dataloader batch and per SQL statement) are easy to audit for their cost: nothing here
 runs per field or per resolver. ``Observability`` (``graph.observability.setup``) is the one object
-``graph.app`` builds from the settings and wires in.
+``graph.server.app`` builds from the settings and wires in.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from graph.errors import BAD_REQUEST, INTERNAL, OPERATION_RESOLUTION_FAILURE, coded
-from graph.transport import METHOD_NOT_ALLOWED
+from graph.server.transport import METHOD_NOT_ALLOWED
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine

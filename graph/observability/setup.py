@@ -1,4 +1,4 @@
-"""``Observability``: what ``graph.app`` builds from the settings and wires into the app."""
+"""``Observability``: what ``graph.server.app`` builds from the settings and wires into the app."""
 
 from __future__ import annotations
 

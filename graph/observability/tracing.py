@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -62,7 +63,7 @@ def build_provider(
 
     ``span_exporter`` (tests: ``InMemorySpanExporter``) is exported to synchronously. The OTLP
     exporter (HTTP/protobuf) reads ``OTEL_EXPORTER_OTLP_ENDPOINT`` and its sibling variables
-    itself and is imported only when chosen.
+    itself.
     """
     if span_exporter is None and exporter == "none":
         return None
@@ -72,8 +73,6 @@ def build_provider(
     elif exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 

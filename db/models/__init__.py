@@ -1,0 +1,50 @@
+"""Table definitions, one module per area; every name is re-exported here, so Alembic's two trees
+and every query module import ``db.models`` without knowing which area owns a table."""
+
+from db.models.accounts import sessions, user_identities, users
+from db.models.audit import audit_log
+from db.models.base import (
+    GLOBAL_SCHEMA,
+    NAMING,
+    TERRITORY_PLACEHOLDER,
+    global_metadata,
+    territory_metadata,
+)
+from db.models.communities import communities, community_memberships
+from db.models.documents import trusted_documents
+from db.models.invitations import invitation_tokens, invitation_uses
+from db.models.profiles import (
+    language_proficiencies,
+    profiles,
+    social_links,
+    visibility_grants,
+)
+from db.models.roles import role_assignments
+from db.models.social_groups import social_group_members, social_groups
+from db.models.territories import settings, territories
+
+__all__ = [
+    "GLOBAL_SCHEMA",
+    "NAMING",
+    "TERRITORY_PLACEHOLDER",
+    "audit_log",
+    "communities",
+    "community_memberships",
+    "global_metadata",
+    "invitation_tokens",
+    "invitation_uses",
+    "language_proficiencies",
+    "profiles",
+    "role_assignments",
+    "sessions",
+    "settings",
+    "social_group_members",
+    "social_groups",
+    "social_links",
+    "territories",
+    "territory_metadata",
+    "trusted_documents",
+    "user_identities",
+    "users",
+    "visibility_grants",
+]
