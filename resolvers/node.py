@@ -12,7 +12,7 @@ from typing import Annotated
 
 import strawberry
 
-from domain.errors import BadUserInput, NotFound
+from domain.errors import BadUserInput, NotFound, input_field
 from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
@@ -78,8 +78,9 @@ class NodeQueries:
             strawberry.argument(description="A global id, as any object's `id` field gives it."),
         ],
     ) -> Node | None:
-        resolver, key = _parse(id)
-        found = await resolver(info, key)
+        with input_field("id"):  # a malformed id, or a key its type cannot have
+            resolver, key = _parse(id)
+            found = await resolver(info, key)
         if found is None:
             raise NotFound("No such node.")
         return found
@@ -100,6 +101,7 @@ class NodeQueries:
         ],
     ) -> list[Node | None]:
         if len(ids) > MAX_NODES:
-            raise BadUserInput(f"At most {MAX_NODES} ids per call.")
-        parsed = [_parse(value) for value in ids]
-        return list(await asyncio.gather(*(resolver(info, key) for resolver, key in parsed)))
+            raise BadUserInput(f"At most {MAX_NODES} ids per call.", field="ids")
+        with input_field("ids"):
+            parsed = [_parse(value) for value in ids]
+            return list(await asyncio.gather(*(resolver(info, key) for resolver, key in parsed)))

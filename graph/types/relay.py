@@ -136,7 +136,7 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE_SIZE
     if first < 0 or first > MAX_PAGE_SIZE:
-        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field="first")
     return first
 
 
