@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck install system-deps schema clean
+.PHONY: run test lint typecheck install system-deps schema schema-lint clean
 
 $(STAMP): pyproject.toml
 	@scripts/system-deps.sh python
@@ -34,6 +34,12 @@ test: $(STAMP) lint typecheck
 
 schema: $(STAMP)
 	$(BIN)/unityplan schema > schema.graphql
+
+# The schema lint alone (make test runs it as tests/test_schema_lint.py): every gap with its line.
+schema-lint:
+	@scripts/system-deps.sh node
+	@test -d tests/schema-lint/node_modules/@graphql-eslint || (cd tests/schema-lint && npm ci --no-audit --no-fund --silent)
+	cd tests/schema-lint && node lint.mjs ../../schema.graphql
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -66,12 +66,12 @@ def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     if len(cursor) > MAX_ID_LENGTH:
-        raise BadUserInput("Malformed cursor.")
+        raise BadUserInput("Malformed cursor.", field="after")
     try:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
         text = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadUserInput("Malformed cursor.") from None
+        raise BadUserInput("Malformed cursor.", field="after") from None
     if not text.startswith("c:"):
-        raise BadUserInput("Malformed cursor.")
+        raise BadUserInput("Malformed cursor.", field="after")
     return text[2:]

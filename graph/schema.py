@@ -27,14 +27,17 @@ from resolvers.social_groups import SocialGroupMutations
 from resolvers.territories import TerritoryQueries
 
 
-@strawberry.type
+@strawberry.type(description="What can be read: each field states who may see what it returns.")
 class Query(
     NodeQueries, TerritoryQueries, CommunityQueries, AuthQueries, InvitationQueries, ProfileQueries
 ):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="What can be changed: each mutation names its refusals (error codes in "
+    "`extensions.code`, the input field at fault in `extensions.field`)."
+)
 class Mutation(
     AuthMutations,
     InvitationMutations,

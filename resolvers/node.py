@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import strawberry
 
-from domain.errors import BadUserInput, NotFound
+from domain.errors import BadUserInput, NotFound, input_field
 from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
@@ -69,9 +70,17 @@ class NodeQueries:
         description="Refetch any object by its global id; NOT_FOUND if not visible.",
         permission_classes=[Public],
     )
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        resolver, key = _parse(id)
-        found = await resolver(info, key)
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A global id, as any object's `id` field gives it."),
+        ],
+    ) -> Node | None:
+        with input_field("id"):  # a malformed id, or a key its type cannot have
+            resolver, key = _parse(id)
+            found = await resolver(info, key)
         if found is None:
             raise NotFound("No such node.")
         return found
@@ -80,8 +89,19 @@ class NodeQueries:
         description=f"Refetch up to {MAX_NODES} objects; null for each id that is not visible.",
         permission_classes=[Public],
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(
+                description=f"Up to {MAX_NODES} global ids (BAD_USER_INPUT beyond); the answer "
+                "has one entry per id, in the same order."
+            ),
+        ],
+    ) -> list[Node | None]:
         if len(ids) > MAX_NODES:
-            raise BadUserInput(f"At most {MAX_NODES} ids per call.")
-        parsed = [_parse(value) for value in ids]
-        return list(await asyncio.gather(*(resolver(info, key) for resolver, key in parsed)))
+            raise BadUserInput(f"At most {MAX_NODES} ids per call.", field="ids")
+        with input_field("ids"):
+            parsed = [_parse(value) for value in ids]
+            return list(await asyncio.gather(*(resolver(info, key) for resolver, key in parsed)))

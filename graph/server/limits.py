@@ -180,7 +180,7 @@ class _Walker:
                             f"`{page_argument}` on `{parent.name}.{node.name.value}` is {value}; "
                             f"at most {self.max_page_size} items per page.",
                             nodes=node,
-                            extensions={"code": PAGE_SIZE_TOO_LARGE},
+                            extensions={"code": PAGE_SIZE_TOO_LARGE, "field": page_argument},
                         )
                     )
                 sizes.append(max(value, 0))

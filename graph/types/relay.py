@@ -1,10 +1,16 @@
-"""Relay building blocks: the ``Node`` interface and forward-paginated connections."""
+"""Relay building blocks: the ``Node`` interface and forward-paginated connections.
+
+The generic parts of the API are described here once: every ``<X>Connection`` and ``<X>Edge``
+(Strawberry gives each specialisation of a generic type the generic's own description, so these
+texts are written to read right for any item type), ``PageInfo``, ``Node``, and the pagination
+arguments ``First`` and ``After`` that every paginated field declares.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types.lazy_type import LazyType
@@ -18,11 +24,32 @@ MAX_PAGE_SIZE = 100
 T = TypeVar("T")
 R = TypeVar("R")
 
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"How many items to return: 0 to {MAX_PAGE_SIZE} (BAD_USER_INPUT outside "
+        f"that). Null or absent: {DEFAULT_PAGE_SIZE}."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Return the items that follow this cursor: the `pageInfo.endCursor` of the "
+        "previous page, or an edge's `cursor`, from this same field. Null or absent: start at "
+        "the beginning. BAD_USER_INPUT for a malformed cursor."
+    ),
+]
 
-@strawberry.interface(description="An object with a global id, refetchable with `node(id:)`.")
+
+@strawberry.interface(
+    description="An object with a global id: any object implementing it can be fetched again "
+    "with `node(id:)`, which answers exactly as the lists that showed it would."
+)
 class Node:
     id: strawberry.ID = strawberry.field(
-        description="Opaque global id; encodes the type, the territory and the key."
+        description="Opaque global id, stable for the object's life: it encodes the type, the "
+        "territory and the key, but clients must not take it apart. Pass it to `node(id:)` or to "
+        "any argument that asks for this type's id."
     )
 
 
@@ -45,36 +72,62 @@ def hub_type(module: str, name: str) -> type[Any]:
     return LazyType(name, module).resolve_type()
 
 
-@strawberry.type
+@strawberry.type(
+    description="Where a page sits in its list. Pagination is forward only: ask for the next "
+    "page with `after: endCursor` while `hasNextPage` is true."
+)
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="True when this page was asked for with `after` (items come before it)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first item; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last item, to pass as `after` for the next page; "
+        "null when the page is empty."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="One item of a page together with its cursor. The item is of the type this "
+    "type is named after, without the `Edge` suffix."
+)
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(
+        description="Opaque position of this item in its list: pass it as `after` to the same "
+        "field to get the items that follow it."
+    )
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="One page of a list, in the order the field returning it states. The items are "
+    "of the type this type is named after, without the `Connection` suffix. Take `nodes` when "
+    "no cursors are needed; `edges` gives each item its cursor."
+)
 class Connection(Generic[T]):
     """Nodes are a plain attribute; edges (one cursor per node) are built only when asked for."""
 
     sort_keys: strawberry.Private[list[str]]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The items of this page, each with its cursor, in list order "
+        f"(at most {MAX_PAGE_SIZE})."
+    )
     def edges(self) -> list[Edge[T]]:
         return [
             Edge(cursor=encode_cursor(k), node=n)
             for k, n in zip(self.sort_keys, self.nodes, strict=True)
         ]
 
-    page_info: PageInfo
+    page_info: PageInfo = strawberry.field(
+        description="Whether more items follow, and the cursors to ask for them."
+    )
     nodes: list[T] = strawberry.field(
-        description="The nodes of `edges`, for clients that need no cursors."
+        description="The items of this page in list order: the nodes of `edges`, for clients "
+        "that need no cursors."
     )
 
 
@@ -83,7 +136,7 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE_SIZE
     if first < 0 or first > MAX_PAGE_SIZE:
-        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", field="first")
     return first
 
 
