@@ -35,11 +35,11 @@ test: $(STAMP) lint typecheck
 schema: $(STAMP)
 	$(BIN)/unityplan schema > schema.graphql
 
-# The schema lint alone (make test runs it as tests/test_schema_lint.py): every gap with its line.
+# The schema lint alone (make test runs it as tests/schema/test_schema_lint.py): every gap with its line.
 schema-lint:
 	@scripts/system-deps.sh node
-	@test -d tests/schema-lint/node_modules/@graphql-eslint || (cd tests/schema-lint && npm ci --no-audit --no-fund --silent)
-	cd tests/schema-lint && node lint.mjs ../../schema.graphql
+	@test -d tests/schema/schema-lint/node_modules/@graphql-eslint || (cd tests/schema/schema-lint && npm ci --no-audit --no-fund --silent)
+	cd tests/schema/schema-lint && node lint.mjs ../../../schema.graphql
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

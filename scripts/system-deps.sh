@@ -6,7 +6,7 @@
 #   browser  : Chromium, for the offline GraphiQL test: Debian's package; on Ubuntu, whose apt
 #              Chromium is a snap (unusable in containers), Playwright's own build instead
 #   node     : Node.js and npm, for the graphql-http audit (tests/http-audit) and the schema lint
-#              (tests/schema-lint)
+#              (tests/schema/schema-lint)
 set -euo pipefail
 
 missing=()

@@ -22,7 +22,7 @@ from graph.schema import schema
 from graph.types.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, After, Connection, First
 
 LINT_DIR = Path(__file__).parent / "schema-lint"
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 # Everything the rules ask for, in the shapes Strawberry prints (`first: Int = null`, block
 # descriptions): the linter must find nothing here, so a rule that misfires on our SDL shows up.
