@@ -32,9 +32,7 @@ REGISTER_FULL = """
 mutation($input: RegisterInput!) { register(input: $input) { id displayName } }"""
 CREATE_COMMUNITY = """
 mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id } }"""
-GROUP = (
-    "mutation($n: String!) { createSocialGroup(input: {name: $n}) { socialGroup { id name } } }"
-)
+GROUP = "mutation($n: String!) { createSocialGroup(input: {name: $n}) { socialGroup { id name } } }"
 
 
 def _register_input(token: str, **overrides: Any) -> dict[str, Any]:

@@ -389,9 +389,7 @@ async def test_changing_the_preset_keeps_groups_unless_named(
     ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "ONLY_ME", "g": [neighbours]}, owner))
     # Omitted groups stay; a field whose visibility changes keeps its groups too.
     kept = ok(await call(auth_client, SET_PRESET, {"v": "FAMILY"}, owner))
-    assert [g["name"] for g in kept["setProfileVisibility"]["privacy"]["groups"]] == [
-        "Neighbours"
-    ]
+    assert [g["name"] for g in kept["setProfileVisibility"]["privacy"]["groups"]] == ["Neighbours"]
     kept = ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "FRIENDS"}, owner))
     fields = kept["setFieldVisibility"]["privacy"]["fields"]
     bio = next(f for f in fields if f["field"] == "BIO")
