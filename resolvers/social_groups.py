@@ -109,15 +109,13 @@ class AddToSocialGroupPayload:
     @strawberry.field(description="The person as a member of the group.")
     async def member(self, info: Info) -> SocialGroupMember:
         group = self.social_group
-        found = await info.context.loaders.get(MEMBERS_OF_GROUP, group.territory_code).load(
-            group.key
-        )
-        ref = next(
-            m
-            for m in found
-            if (m.territory_id, m.user_id) == (self.member_territory, self.member_key)
-        )
-        return SocialGroupMember.from_ref(ref)
+        loader = info.context.loaders.get(MEMBERS_OF_GROUP, group.territory_code)
+        person = (self.member_territory, self.member_key)
+        for ref in await loader.load(group.key):
+            if (ref.territory_id, ref.user_id) == person:
+                return SocialGroupMember.from_ref(ref)
+        # Only when a concurrent request took them out again before this field was read.
+        raise NotFound("They are no longer in the group.")
 
 
 @strawberry.input(description="A person and one of your groups.")
