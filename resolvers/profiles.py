@@ -193,7 +193,7 @@ class NotificationToggleInput:
 @strawberry.input(description="No push notifications between start and end (local time; may wrap).")
 class QuietHoursInput:
     start: time = strawberry.field(description="Local time they begin; seconds are dropped.")
-    end: time = strawberry.field(description="Local time they end; differs from start.")
+    end: time = strawberry.field(description="Local time they end; not equal to start.")
     time_zone: str = strawberry.field(description="IANA name, e.g. `Europe/Copenhagen`.")
 
 
