@@ -413,6 +413,13 @@ async def links_of(
     return found
 
 
+async def links_by_ids(
+    conn: AsyncConnection, link_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, SocialLinkRecord]:
+    rows = await conn.execute(select(*_LINK_COLUMNS).where(social_links.c.id.in_(list(link_ids))))
+    return {row.id: SocialLinkRecord(*row) for row in rows}
+
+
 async def link_count(conn: AsyncConnection, user_id: uuid.UUID) -> int:
     query = select(func.count()).where(social_links.c.user_id == user_id)
     return int((await conn.execute(query)).scalar_one())

@@ -29,6 +29,10 @@ class Caller:
             raise Unauthenticated("Log in first.")
         return self.territory_id, uuid.UUID(self.user_id)
 
+    def is_account(self, territory_id: str, user_id: uuid.UUID) -> bool:
+        """Whether the caller IS this account: the owner of what it names, nobody else."""
+        return self.territory_id == territory_id and self.user_id == str(user_id)
+
     def session(self) -> uuid.UUID:
         if self.session_id is None:
             raise Unauthenticated("Log in first.")

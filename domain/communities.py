@@ -20,9 +20,6 @@ SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 SLUG_MAX = 64
 NAME_MAX = 120
 DESCRIPTION_MAX = 2000
-GROUP_NAME_MAX = 64
-MAX_CUSTOM_GROUPS = 50
-MAX_GROUP_MEMBERS = 1000
 
 
 class CommunityRole(StrEnum):

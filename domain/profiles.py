@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pycountry
 
-from domain.errors import BadUserInput
+from domain.errors import BadUserInput, input_field
 
 BIO_MAX = 2000
 LOCATION_MAX = 200
@@ -266,26 +266,29 @@ def validate_social_link(platform: str, url: str, label: str | None) -> tuple[st
     """(platform key, url, label) of a link; a known platform's host must be on its allow-list.
 
     Custom links (``platform='custom'``) may point to any public https host and need a label.
+    Each refusal names the argument at fault (``platform``, ``url`` or ``label``).
     """
     key = platform.strip().lower()
-    normalised, host = _https_url(url)
-    if key == CUSTOM:
-        if label is None or not label.strip():
-            raise BadUserInput("A custom link needs a label.")
-        clean = clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
-        return key, normalised, clean
+    with input_field("url"):
+        normalised, host = _https_url(url)
     known = PLATFORMS.get(key)
-    if known is None:
-        raise BadUserInput(f"Unknown platform '{platform}'; use 'custom' for any other site.")
-    if not known.allows(host):
-        raise BadUserInput(f"A {known.name} link points to {', '.join(known.hosts)}.")
-    if known.federated and not (urlsplit(normalised).path.strip("/")):
-        raise BadUserInput(f"A {known.name} link points to a profile, not to a server.")
-    clean_label = (
-        None
-        if label is None
-        else clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
-    )
+    if key != CUSTOM and known is None:
+        raise BadUserInput(
+            f"Unknown platform '{platform}'; use 'custom' for any other site.", field="platform"
+        )
+    with input_field("url"):
+        if known is not None and not known.allows(host):
+            raise BadUserInput(f"A {known.name} link points to {', '.join(known.hosts)}.")
+        if known is not None and known.federated and not urlsplit(normalised).path.strip("/"):
+            raise BadUserInput(f"A {known.name} link points to a profile, not to a server.")
+    with input_field("label"):
+        if key == CUSTOM and (label is None or not label.strip()):
+            raise BadUserInput("A custom link needs a label.")
+        clean_label = (
+            None
+            if label is None
+            else clean_text(label, limit=LINK_LABEL_MAX, what="label", multiline=False)
+        )
     return key, normalised, clean_label
 
 

@@ -22,6 +22,8 @@ from graph.types.communities import community_by_id
 from graph.types.profiles import profile_view
 from graph.types.relay import Node
 from graph.types.territories import resolve_territory
+from resolvers.profiles import social_link_node
+from resolvers.social_groups import social_group_node
 
 MAX_NODES = 100
 
@@ -53,6 +55,8 @@ RESOLVERS: dict[str, NodeResolver] = {
     "Community": _community,
     "User": _user,
     "Profile": _profile,
+    "SocialLink": social_link_node,
+    "SocialGroup": social_group_node,
 }
 
 

@@ -25,12 +25,14 @@ from tests.authkit import (
     user_count,
 )
 
-UPDATE = "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { displayName } }"
+UPDATE = (
+    "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { profile { displayName } } }"
+)
 REGISTER_FULL = """
 mutation($input: RegisterInput!) { register(input: $input) { id displayName } }"""
 CREATE_COMMUNITY = """
 mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id } }"""
-GROUP = "mutation($n: String!) { createSocialGroup(name: $n) { id name } }"
+GROUP = "mutation($n: String!) { createSocialGroup(input: {name: $n}) { socialGroup { id name } } }"
 
 
 def _register_input(token: str, **overrides: Any) -> dict[str, Any]:

@@ -1,38 +1,35 @@
 """Profiles as a viewer may see them, and the owner-only settings behind them.
 
 Every path to a profile (``node``, ``profile``, ``User.profile``, community members, social group
-members, any territory) goes through ``profile_view``: ONE batched read per territory fetches the
-profiles together with the facts that decide the viewer's relation to each owner and the owner's
-settings shared with groups holding the viewer, the relation and the visible fields are decided
-once per profile (``domain.privacy``), and fields the viewer may not see are null before any
-resolver runs. Lists (languages, social links) are only loaded for profiles whose owner lets the
-viewer see them.
+members, any territory) goes through ``profile_view``: ONE batched read per territory
+(``PROFILE_VIEWS``) fetches the profiles together with the facts that decide the viewer's
+relation to each owner and decides, once per profile, the fields the viewer may see; fields the
+viewer may not see are null before any resolver runs. Lists (languages, social links) are only
+loaded for profiles whose owner lets the viewer see them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, time
-from typing import TYPE_CHECKING, Annotated, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
-from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncConnection
+from strawberry.types.enum import StrawberryEnumDefinition
 
-from db import profiles as profile_db
 from db.profiles import ProfileRow, SocialLinkRecord
-from db.social_groups import GroupRecord
 from domain.privacy import (
     PROFILE_SCOPE,
     ProfileField,
     Relation,
-    Viewer,
     Visibility,
     effective_visibility,
-    relation_of,
-    visible_fields,
 )
 from domain.profiles import (
+    DEFAULT_CHANNELS,
+    MANDATORY,
     PLATFORMS,
     Channel,
     LanguageLevel,
@@ -41,7 +38,14 @@ from domain.profiles import (
 )
 from graph import ids
 from graph.context import Info
-from graph.loaders.spec import Scope, TerritoryLoader
+from graph.loaders.profiles import (
+    LANGUAGES_OF_USER,
+    PROFILE_VIEWS,
+    SOCIAL_LINK,
+    SOCIAL_LINKS_OF_USER,
+    VISIBILITY_GRANTS_OF_OWNER,
+    ProfileSight,
+)
 from graph.types.relay import Node, PersonKey, hub_type
 
 if TYPE_CHECKING:
@@ -51,26 +55,108 @@ if TYPE_CHECKING:
 ACCOUNTS = "graph.types.accounts"
 SOCIAL_GROUPS = "graph.types.social_groups"
 
-VisibilityEnum = strawberry.enum(
+E = TypeVar("E", bound=Enum)
+
+
+def described_enum(
+    cls: type[E], *, name: str, description: str, values: Mapping[E, str]
+) -> type[E]:
+    """``strawberry.enum`` for a domain enum, with a description for each value.
+
+    Domain enums stay free of GraphQL, so the per-value descriptions ``strawberry.enum_value``
+    would carry are attached to Strawberry's definition here; a value left undescribed fails at
+    import time.
+    """
+    strawberry.enum(cls, name=name, description=description)
+    definition = getattr(cls, "__strawberry_definition__", None)
+    assert isinstance(definition, StrawberryEnumDefinition)
+    for value in definition.values:
+        value.description = values[cls[value.name]]
+    return cls
+
+
+VisibilityEnum = described_enum(
     Visibility,
     name="Visibility",
     description=(
-        "Who may see a profile or one of its fields, narrowest first: ONLY_ME; FAMILY and "
-        "FRIENDS (the owner's social groups of those names, any territory); COMMUNITY (accounts "
-        "of the owner's territory sharing a community with them); TERRITORY (accounts of the "
-        "owner's territory); ALL_TERRITORIES (any account); PUBLIC (anyone, logged in or not). "
-        "Each preset includes the narrower circles. A setting may also list the owner's social "
-        "groups: their members see it too, whatever their relation."
+        "Who may see a profile or one of its fields, narrowest first; each preset includes the "
+        "narrower circles. A setting may also list the owner's social groups: their members see "
+        "it too, whatever their relation."
     ),
+    values={
+        Visibility.ONLY_ME: "Only the owner.",
+        Visibility.FAMILY: "The owner and the members of their Family group (any territory).",
+        Visibility.FRIENDS: "FAMILY, and the members of the owner's Friends group (any territory).",
+        Visibility.COMMUNITY: "FRIENDS, and accounts of the owner's territory that share a "
+        "community with them.",
+        Visibility.TERRITORY: "COMMUNITY, and every account of the owner's territory.",
+        Visibility.ALL_TERRITORIES: "TERRITORY, and every account of any territory.",
+        Visibility.PUBLIC: "Anyone, logged in or not.",
+    },
 )
-ProfileFieldEnum = strawberry.enum(
-    ProfileField, name="ProfileField", description="A profile field with its own visibility."
+ProfileFieldEnum = described_enum(
+    ProfileField,
+    name="ProfileField",
+    description="A profile field with a visibility setting of its own.",
+    values={
+        ProfileField.DISPLAY_NAME: "`Profile.displayName`.",
+        ProfileField.BIO: "`Profile.bio`.",
+        ProfileField.LOCATION: "`Profile.location`.",
+        ProfileField.BIRTHDATE: "`Profile.birthdate`; ONLY_ME until the owner sets it.",
+        ProfileField.AVATAR: "`Profile.avatar`.",
+        ProfileField.PRIMARY_LANGUAGE: "`Profile.primaryLanguage`.",
+        ProfileField.LANGUAGES: "`Profile.languages`.",
+        ProfileField.PREFERRED_TRANSLATION_LANGUAGE: "`Profile.preferredTranslationLanguage`.",
+        ProfileField.SOCIAL_LINKS: "`Profile.socialLinks` (and `node` on a `SocialLink` id).",
+    },
 )
-LanguageLevelEnum = strawberry.enum(
-    LanguageLevel, name="LanguageLevel", description="CEFR level, or native speaker."
+LanguageLevelEnum = described_enum(
+    LanguageLevel,
+    name="LanguageLevel",
+    description="How well a person speaks a language: a CEFR level, or native speaker.",
+    values={
+        LanguageLevel.A1: "CEFR A1: beginner.",
+        LanguageLevel.A2: "CEFR A2: elementary.",
+        LanguageLevel.B1: "CEFR B1: intermediate.",
+        LanguageLevel.B2: "CEFR B2: upper intermediate.",
+        LanguageLevel.C1: "CEFR C1: advanced.",
+        LanguageLevel.C2: "CEFR C2: proficient.",
+        LanguageLevel.NATIVE: "A native speaker; ranks above C2.",
+    },
 )
-NotificationEventEnum = strawberry.enum(
-    NotificationEvent, name="NotificationEvent", description="What a person can be notified about."
+
+
+def _defaults(event: NotificationEvent) -> str:
+    """The event's default channels, read from the rules so the description cannot drift."""
+    on = [c.value.replace("email", "e-mail") for c in Channel if c in DEFAULT_CHANNELS[event]]
+    always = [c.value.replace("email", "e-mail") for c in Channel if (event, c) in MANDATORY]
+    text = f" Default: {' and '.join(on) if on else 'off'}."
+    if always:
+        text += f" {' and '.join(always).capitalize()} cannot be switched off."
+    return text
+
+
+NotificationEventEnum = described_enum(
+    NotificationEvent,
+    name="NotificationEvent",
+    description="What a person can be notified about, by e-mail and by push.",
+    values={
+        e: what + _defaults(e)
+        for e, what in {
+            NotificationEvent.MESSAGE_RECEIVED: "Someone sent you a message.",
+            NotificationEvent.MENTIONED: "Someone mentioned you.",
+            NotificationEvent.COMMUNITY_ACTIVITY: "Something new in one of your communities.",
+            NotificationEvent.COMMUNITY_MEMBERSHIP: "Your membership or role in a community "
+            "changed.",
+            NotificationEvent.SOCIAL_GROUP_ADDED: "Someone added you to one of their social "
+            "groups.",
+            NotificationEvent.COURSE_UPDATE: "A course you take changed.",
+            NotificationEvent.BADGE_AWARDED: "You were awarded a badge.",
+            NotificationEvent.EVENT_REMINDER: "An event you attend is coming up.",
+            NotificationEvent.SECURITY_ALERT: "Something happened to your account's security "
+            "(a login, a password change).",
+        }.items()
+    },
 )
 
 HIDDEN = " Null when the owner's privacy settings do not show it to you."
@@ -79,17 +165,22 @@ HIDDEN = " Null when the owner's privacy settings do not show it to you."
 @strawberry.type(description="A language the person speaks, and how well.")
 class LanguageProficiency:
     language: str = strawberry.field(description="BCP 47 tag, e.g. `se`, `sma`, `pt-BR`.")
-    level: LanguageLevel
+    level: LanguageLevel = strawberry.field(description="How well they speak it.")
 
 
-@strawberry.type(description="A link to the person elsewhere on the web.")
-class SocialLink:
-    id: strawberry.ID
+@strawberry.type(
+    description="A link to a person elsewhere on the web. Shown (also through `node`) to whoever "
+    "the owner's privacy settings let see `Profile.socialLinks`."
+)
+class SocialLink(Node):
     platform: str = strawberry.field(
         description="A key of `socialPlatforms`, or `custom` for any other https site."
     )
-    url: str
-    label: str | None = strawberry.field(description="Shown instead of the platform name.")
+    url: str = strawberry.field(description="The https URL, as the owner gave it.")
+    label: str | None = strawberry.field(
+        description="Shown instead of the platform name; null shows the platform's name. Always "
+        "set for `custom` links."
+    )
 
     @classmethod
     def from_record(cls, territory_id: str, record: SocialLinkRecord) -> SocialLink:
@@ -103,8 +194,8 @@ class SocialLink:
 
 @strawberry.type(description="A platform `addSocialLink` knows, with the hosts its links may use.")
 class SocialPlatform:
-    key: str
-    name: str
+    key: str = strawberry.field(description="What `AddSocialLinkInput.platform` names it by.")
+    name: str = strawberry.field(description="Its name, for display.")
     hosts: list[str] = strawberry.field(
         description="Allowed hosts; '.example.com' allows subdomains. Empty when federated."
     )
@@ -147,10 +238,9 @@ class Profile(Node):
     relation: strawberry.Private[Relation]
 
     @classmethod
-    def build(
-        cls, row: ProfileRow, visible: frozenset[ProfileField], relation: Relation
-    ) -> Profile:
+    def build(cls, sight: ProfileSight) -> Profile:
         """The profile with every hidden field already null: resolvers never see hidden values."""
+        row, visible = sight.row, sight.visible
 
         def shown(field: ProfileField, value: object) -> object:
             return value if field in visible else None
@@ -169,22 +259,21 @@ class Profile(Node):
             ),
             user_id=row.user_id,
             visible=visible,
-            relation=relation,
+            relation=sight.relation,
         )
 
     @strawberry.field(description="Languages the person speaks, best first." + HIDDEN)
     async def languages(self, info: Info) -> list[LanguageProficiency] | None:
         if ProfileField.LANGUAGES not in self.visible:
             return None
-        found = await languages_loader(info, self.territory).load(self.user_id)
-        return [LanguageProficiency(language=lang, level=LanguageLevel(lvl)) for lang, lvl in found]
+        return await languages_of(info, self.territory, self.user_id)
 
-    @strawberry.field(description="Links to the person's other profiles." + HIDDEN)
+    @strawberry.field(description="Links to the person's other profiles, oldest first." + HIDDEN)
     async def social_links(self, info: Info) -> list[SocialLink] | None:
         if ProfileField.SOCIAL_LINKS not in self.visible:
             return None
-        found = await links_loader(info, self.territory).load(self.user_id)
-        return [SocialLink.from_record(self.territory, r) for r in found]
+        loader = info.context.loaders.get(SOCIAL_LINKS_OF_USER, self.territory)
+        return [SocialLink.from_record(self.territory, r) for r in await loader.load(self.user_id)]
 
     @strawberry.field(
         description="The account behind the profile: only for the owner and the territory's "
@@ -196,90 +285,40 @@ class Profile(Node):
         return found
 
 
+async def languages_of(
+    info: Info, territory_id: str, user_id: uuid.UUID
+) -> list[LanguageProficiency]:
+    """Every language of the person, unfiltered: callers decide visibility first."""
+    found = await info.context.loaders.get(LANGUAGES_OF_USER, territory_id).load(user_id)
+    return [LanguageProficiency(language=lang, level=LanguageLevel(lvl)) for lang, lvl in found]
+
+
 # --- the one path to a profile
 
 
-def viewer_of(info: Info) -> Viewer:
-    caller = info.context.caller
-    return Viewer(caller.territory_id, caller.user_id)
-
-
-async def _views(
-    conn: AsyncConnection, scope: Scope, keys: list[uuid.UUID]
-) -> list[ProfileRow | None]:
-    caller = scope.caller
-    found = await profile_db.views(
-        conn, scope.territory_id, keys, Viewer(caller.territory_id, caller.user_id)
+async def profile_sight(info: Info, territory_id: str, user_id: uuid.UUID) -> ProfileSight | None:
+    """The active person's profile and what the caller may see of it; None for no such person."""
+    sight: ProfileSight | None = await info.context.loaders.get(PROFILE_VIEWS, territory_id).load(
+        user_id
     )
-    return [found.get(k) for k in keys]
-
-
-PROFILE_VIEWS = TerritoryLoader("profiles.views", _views, missing=None)
-
-
-def _row_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, ProfileRow | None]:
-    return info.context.loaders.get(PROFILE_VIEWS, territory_id)
-
-
-async def profile_row(info: Info, territory_id: str, user_id: uuid.UUID) -> ProfileRow | None:
-    """The active user's profile row as read for this request's viewer, or None."""
-    row: ProfileRow | None = await _row_loader(info, territory_id).load(user_id)
-    return None if row is None or row.status != "active" else row
-
-
-def decide(info: Info, row: ProfileRow) -> tuple[Relation, frozenset[ProfileField]]:
-    """The viewer's relation to the owner and the fields it may see: once per profile."""
-    relation = relation_of(
-        viewer_of(info),
-        owner_territory=row.territory_id,
-        owner_id=str(row.user_id),
-        owner_groups_holding_viewer=row.viewer_group_kinds,
-        shares_community=row.shares_community,
-    )
-    return relation, visible_fields(relation, row.preset, row.overrides, row.viewer_grants)
+    return sight
 
 
 async def profile_view(info: Info, territory_id: str, user_id: uuid.UUID) -> Profile | None:
     """The profile as the caller may see it; None when it shows the caller nothing."""
-    row = await profile_row(info, territory_id, user_id)
-    if row is None:
+    sight = await profile_sight(info, territory_id, user_id)
+    return None if sight is None or not sight.visible else Profile.build(sight)
+
+
+async def social_link_view(info: Info, territory_id: str, link_id: uuid.UUID) -> SocialLink | None:
+    """A link, if the owner's settings show the caller their links (as ``Profile.socialLinks``)."""
+    record = await info.context.loaders.get(SOCIAL_LINK, territory_id).load(link_id)
+    if record is None:
         return None
-    relation, visible = decide(info, row)
-    if not visible:
+    sight = await profile_sight(info, territory_id, record.user_id)
+    if sight is None or ProfileField.SOCIAL_LINKS not in sight.visible:
         return None
-    return Profile.build(row, visible, relation)
-
-
-def forget(info: Info, territory_id: str, user_id: uuid.UUID) -> None:
-    """Drop the request's cached reads of a profile after a mutation changed it."""
-    _row_loader(info, territory_id).clear(user_id)
-    languages_loader(info, territory_id).clear(user_id)
-    links_loader(info, territory_id).clear(user_id)
-    grants_loader(info, territory_id).clear(user_id)
-
-
-async def _languages(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[list[tuple[str, str]]]:
-    found = await profile_db.languages_of(conn, keys)
-    return [found.get(k, []) for k in keys]
-
-
-async def _links(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[list[SocialLinkRecord]]:
-    found = await profile_db.links_of(conn, keys)
-    return [found.get(k, []) for k in keys]
-
-
-def languages_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, list[tuple[str, str]]]:
-    none: list[tuple[str, str]] = []
-    return info.context.loaders.in_territory(territory_id, "languages", _languages, missing=none)
-
-
-def links_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, list[SocialLinkRecord]]:
-    none: list[SocialLinkRecord] = []
-    return info.context.loaders.in_territory(territory_id, "social_links", _links, missing=none)
+    return SocialLink.from_record(territory_id, record)
 
 
 # --- owner-only settings
@@ -287,7 +326,7 @@ def links_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, list[So
 
 @strawberry.type(description="One field's visibility: its own setting, or the profile's.")
 class FieldVisibility:
-    field: ProfileField
+    field: ProfileField = strawberry.field(description="The profile field.")
     visibility: Visibility = strawberry.field(description="What applies to the field now.")
     overridden: bool = strawberry.field(
         description="True when the field has its own setting (visibility and groups); false when "
@@ -301,27 +340,15 @@ class FieldVisibility:
 
 @strawberry.type(description="The owner's privacy settings (only the owner ever sees them).")
 class PrivacySettings:
-    preset: Visibility
+    preset: Visibility = strawberry.field(
+        description="The profile's visibility: what applies to every field without its own."
+    )
     groups: list[Annotated[SocialGroup, strawberry.lazy(SOCIAL_GROUPS)]] = strawberry.field(
         description="Your groups whose members see every field that follows the preset, "
         "whatever their relation."
     )
-    fields: list[FieldVisibility]
-
-
-async def _grants(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[list[tuple[str, GroupRecord]]]:
-    found = await profile_db.grants_of(conn, keys)
-    return [found.get(k, []) for k in keys]
-
-
-def grants_loader(
-    info: Info, territory_id: str
-) -> DataLoader[uuid.UUID, list[tuple[str, GroupRecord]]]:
-    none: list[tuple[str, GroupRecord]] = []
-    return info.context.loaders.in_territory(
-        territory_id, "visibility_grants", _grants, missing=none
+    fields: list[FieldVisibility] = strawberry.field(
+        description="Every profile field, in `ProfileField` order, with what applies to it."
     )
 
 
@@ -329,7 +356,8 @@ async def privacy_settings(info: Info, row: ProfileRow) -> PrivacySettings:
     """The owner's settings with the groups each one is shared with (one batched read)."""
     group: type[SocialGroup] = hub_type(SOCIAL_GROUPS, "SocialGroup")
     by_scope: dict[str, list[SocialGroup]] = {}
-    for scope, record in await grants_loader(info, row.territory_id).load(row.user_id):
+    grants = info.context.loaders.get(VISIBILITY_GRANTS_OF_OWNER, row.territory_id)
+    for scope, record in await grants.load(row.user_id):
         by_scope.setdefault(scope, []).append(group.from_record(row.territory_id, record))
     profile_groups = by_scope.get(PROFILE_SCOPE, [])
     return PrivacySettings(
@@ -349,24 +377,30 @@ async def privacy_settings(info: Info, row: ProfileRow) -> PrivacySettings:
 
 @strawberry.type(description="Whether an event notifies by e-mail and by push.")
 class NotificationSetting:
-    event: NotificationEvent
-    email: bool
-    push: bool
+    event: NotificationEvent = strawberry.field(description="What happened.")
+    email: bool = strawberry.field(description="True when it sends an e-mail.")
+    push: bool = strawberry.field(
+        description="True when it sends a push notification (not during quiet hours)."
+    )
 
 
 @strawberry.type(
-    name="QuietHours", description="No push notifications between start and end, local time."
+    name="QuietHours",
+    description="No push notifications between start and end, local time; wraps past midnight "
+    "when end is before start.",
 )
 class QuietHoursType:
-    start: time
-    end: time
+    start: time = strawberry.field(description="Local time they begin (minutes precision).")
+    end: time = strawberry.field(description="Local time they end (minutes precision).")
     time_zone: str = strawberry.field(description="IANA name, e.g. `Europe/Copenhagen`.")
 
 
 @strawberry.type(name="NotificationPreferences", description="The owner's notification settings.")
 class NotificationPreferencesType:
-    settings: list[NotificationSetting]
-    quiet_hours: QuietHoursType | None
+    settings: list[NotificationSetting] = strawberry.field(
+        description="Every event, in `NotificationEvent` order, with its channels."
+    )
+    quiet_hours: QuietHoursType | None = strawberry.field(description="Null: no quiet hours.")
 
     @classmethod
     def from_domain(cls, prefs: NotificationPreferences) -> NotificationPreferencesType:
@@ -386,12 +420,11 @@ class NotificationPreferencesType:
         )
 
 
-async def own_row(info: Info, territory_id: str, user_id: uuid.UUID) -> ProfileRow | None:
-    """The profile row when the caller IS its owner; None for anyone else (managers included)."""
-    caller = info.context.caller
-    if caller.territory_id != territory_id or caller.user_id != str(user_id):
+async def own_sight(info: Info, territory_id: str, user_id: uuid.UUID) -> ProfileSight | None:
+    """The profile when the caller IS its owner; None for anyone else (managers included)."""
+    if not info.context.caller.is_account(territory_id, user_id):
         return None
-    return await profile_row(info, territory_id, user_id)
+    return await profile_sight(info, territory_id, user_id)
 
 
 @strawberry.type
@@ -419,13 +452,13 @@ class UserProfiles(PersonKey):
         "Null unless you own it."
     )
     async def privacy(self, info: Info) -> PrivacySettings | None:
-        row = await own_row(info, self.territory_code, self.user_id)
-        return None if row is None else await privacy_settings(info, row)
+        sight = await own_sight(info, self.territory_code, self.user_id)
+        return None if sight is None else await privacy_settings(info, sight.row)
 
     @strawberry.field(description="E-mail and push settings, quiet hours. Null unless you own it.")
     async def notification_preferences(self, info: Info) -> NotificationPreferencesType | None:
-        row = await own_row(info, self.territory_code, self.user_id)
-        if row is None:
+        sight = await own_sight(info, self.territory_code, self.user_id)
+        if sight is None:
             return None
-        prefs = NotificationPreferences.from_json(row.notifications)
+        prefs = NotificationPreferences.from_json(sight.row.notifications)
         return NotificationPreferencesType.from_domain(prefs)

@@ -68,18 +68,24 @@ query($id: ID!) {
 }"""
 SETTINGS = "preset groups { name } fields { field visibility overridden groups { name } }"
 SET_PRESET = (
-    "mutation($v: Visibility!, $g: [ID!]) { setProfileVisibility(visibility: $v, groups: $g) { "
-    + SETTINGS
-    + " } }"
+    "mutation($v: Visibility!, $g: [ID!]) { "
+    "setProfileVisibility(input: {visibility: $v, groups: $g}) { privacy { " + SETTINGS + " } } }"
 )
 SET_FIELD = (
     "mutation($f: ProfileField!, $v: Visibility, $g: [ID!]) { "
-    "setFieldVisibility(field: $f, visibility: $v, groups: $g) { " + SETTINGS + " } }"
+    "setFieldVisibility(input: {field: $f, visibility: $v, groups: $g}) { privacy { "
+    + SETTINGS
+    + " } } }"
 )
 GROUPS = "{ me { socialGroups { id kind name } } }"
-CREATE_GROUP = "mutation($n: String!) { createSocialGroup(name: $n) { id name } }"
-DELETE_GROUP = "mutation($id: ID!) { deleteSocialGroup(id: $id) }"
-ADD_TO_GROUP = "mutation($g: ID!, $u: ID!) { addToSocialGroup(groupId: $g, userId: $u) }"
+CREATE_GROUP = (
+    "mutation($n: String!) { createSocialGroup(input: {name: $n}) { socialGroup { id name } } }"
+)
+DELETE_GROUP = "mutation($id: ID!) { deleteSocialGroup(input: {id: $id}) { deletedId } }"
+ADD_TO_GROUP = (
+    "mutation($g: ID!, $u: ID!) { addToSocialGroup(input: {groupId: $g, userId: $u}) { "
+    "wasMember } }"
+)
 CREATE_COMMUNITY = """
 mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id slug visibility } }"""
 JOIN = "mutation($id: ID!) { joinCommunity(id: $id) { role community { slug } } }"
@@ -107,7 +113,8 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
     ok(
         await call(
             auth_client,
-            """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { displayName } }""",
+            """mutation($i: UpdateProfileInput!) {
+                 updateProfile(input: $i) { profile { displayName } } }""",
             {
                 "i": {
                     "displayName": "Owner Person",
@@ -125,14 +132,15 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
     ok(
         await call(
             auth_client,
-            'mutation { setLanguageProficiency(language: "se", level: B1) { language } }',
+            'mutation { setLanguageProficiency(input: {language: "se", level: B1}) { languages { '
+            "language } } }",
             token=owner,
         )
     )
     ok(
         await call(
             auth_client,
-            "mutation($i: SocialLinkInput!) { addSocialLink(input: $i) { id } }",
+            "mutation($i: AddSocialLinkInput!) { addSocialLink(input: $i) { socialLink { id } } }",
             {"i": {"platform": "mastodon", "url": "https://mastodon.social/@owner"}},
             owner,
         )
@@ -145,15 +153,15 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
         added = await call(
             auth_client, ADD_TO_GROUP, {"g": groups[kind], "u": people[who]["user"]["id"]}, owner
         )
-        assert ok(added) == {"addToSocialGroup": True}
+        assert ok(added) == {"addToSocialGroup": {"wasMember": False}}
     # Custom groups: Neighbours holds a dk account, Pen pals an account of se (second server).
     for name, who in (("Neighbours", NEIGHBOUR), ("Pen pals", OTHER)):
         created = ok(await call(auth_client, CREATE_GROUP, {"n": name}, owner))
-        groups[name] = created["createSocialGroup"]["id"]
+        groups[name] = created["createSocialGroup"]["socialGroup"]["id"]
         added = await call(
             auth_client, ADD_TO_GROUP, {"g": groups[name], "u": people[who]["user"]["id"]}, owner
         )
-        assert ok(added) == {"addToSocialGroup": True}
+        assert ok(added) == {"addToSocialGroup": {"wasMember": False}}
     groups["Friends"] = groups["FRIENDS"]
     manager = await account(auth_client, db, "dk", role="territory_manager")
     community = ok(
@@ -187,9 +195,9 @@ async def reset(auth_client: httpx.AsyncClient, cast: dict[str, Any], preset: st
     ok(await call(auth_client, SET_PRESET, {"v": preset, "g": []}, owner))
     for field in FIELDS:
         settings = ok(await call(auth_client, SET_FIELD, {"f": field, "v": None}, owner))
-    fields = settings["setFieldVisibility"]["fields"]
+    fields = settings["setFieldVisibility"]["privacy"]["fields"]
     assert not any(f["overridden"] or f["groups"] for f in fields)
-    assert settings["setFieldVisibility"]["groups"] == []
+    assert settings["setFieldVisibility"]["privacy"]["groups"] == []
 
 
 @pytest.mark.parametrize("preset", list(SEES))
@@ -352,10 +360,11 @@ async def test_groups_widen_the_setting_that_applies(
     body = await call(
         auth_client, SET_PRESET, {"v": preset, "g": [ids_of[g] for g in groups]}, owner
     )
-    settings = ok(body)["setProfileVisibility"]
+    settings = ok(body)["setProfileVisibility"]["privacy"]
     for field, (visibility, own) in fields.items():
         variables = {"f": field, "v": visibility, "g": [ids_of[g] for g in own]}
-        settings = ok(await call(auth_client, SET_FIELD, variables, owner))["setFieldVisibility"]
+        set_field = ok(await call(auth_client, SET_FIELD, variables, owner))
+        settings = set_field["setFieldVisibility"]["privacy"]
     # The owner's settings say what applies: a field's own groups, else the profile's.
     assert sorted(g["name"] for g in settings["groups"]) == sorted(groups)
     for entry in settings["fields"]:
@@ -379,10 +388,11 @@ async def test_changing_the_preset_keeps_groups_unless_named(
     ok(await call(auth_client, SET_PRESET, {"v": "ONLY_ME", "g": [neighbours, neighbours]}, owner))
     ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "ONLY_ME", "g": [neighbours]}, owner))
     # Omitted groups stay; a field whose visibility changes keeps its groups too.
-    kept = ok(await call(auth_client, SET_PRESET, {"v": "FAMILY"}, owner))["setProfileVisibility"]
-    assert [g["name"] for g in kept["groups"]] == ["Neighbours"]
+    kept = ok(await call(auth_client, SET_PRESET, {"v": "FAMILY"}, owner))
+    assert [g["name"] for g in kept["setProfileVisibility"]["privacy"]["groups"]] == ["Neighbours"]
     kept = ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "FRIENDS"}, owner))
-    bio = next(f for f in kept["setFieldVisibility"]["fields"] if f["field"] == "BIO")
+    fields = kept["setFieldVisibility"]["privacy"]["fields"]
+    bio = next(f for f in fields if f["field"] == "BIO")
     assert bio == {
         "field": "BIO",
         "visibility": "FRIENDS",
@@ -391,7 +401,8 @@ async def test_changing_the_preset_keeps_groups_unless_named(
     }
     # null visibility: the field follows the profile again, its own groups are gone.
     back = ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": None}, owner))
-    bio = next(f for f in back["setFieldVisibility"]["fields"] if f["field"] == "BIO")
+    fields = back["setFieldVisibility"]["privacy"]["fields"]
+    bio = next(f for f in fields if f["field"] == "BIO")
     assert bio == {
         "field": "BIO",
         "visibility": "FAMILY",
@@ -399,7 +410,7 @@ async def test_changing_the_preset_keeps_groups_unless_named(
         "groups": [{"name": "Neighbours"}],  # the profile's, which it follows now
     }
     cleared = ok(await call(auth_client, SET_PRESET, {"v": "FAMILY", "g": None}, owner))
-    assert cleared["setProfileVisibility"]["groups"] == []
+    assert cleared["setProfileVisibility"]["privacy"]["groups"] == []
 
 
 async def test_only_your_own_groups_can_be_named(
@@ -415,7 +426,7 @@ async def test_only_your_own_groups_can_be_named(
     other_territory = friend_groups["me"]["socialGroups"][0]["id"]  # the friend's Family, in `no`
     made_up = ids.encode("SocialGroup", "dk", str(uuid.uuid4()))
     neighbours = cast["groups"]["Neighbours"]
-    for forged in (theirs["createSocialGroup"]["id"], other_territory, made_up):
+    for forged in (theirs["createSocialGroup"]["socialGroup"]["id"], other_territory, made_up):
         for query, variables in (
             (SET_PRESET, {"v": "PUBLIC", "g": [neighbours, forged]}),
             (SET_FIELD, {"f": "BIO", "v": "PUBLIC", "g": [forged]}),
@@ -445,7 +456,7 @@ async def test_only_your_own_groups_can_be_named(
             auth_client, SET_PRESET, {"v": "ONLY_ME", "g": [family["id"]]}, fresh["accessToken"]
         )
     )
-    assert shared["setProfileVisibility"]["groups"] == [{"name": "Family"}]
+    assert shared["setProfileVisibility"]["privacy"]["groups"] == [{"name": "Family"}]
 
 
 async def test_deleting_a_group_removes_its_grants(
@@ -455,9 +466,11 @@ async def test_deleting_a_group_removes_its_grants(
     owner = cast["people"][OWNER]["accessToken"]
     viewer = await account(auth_client, db, "no")
     group = ok(await call(auth_client, CREATE_GROUP, {"n": "Temporary"}, owner))
-    group_id = group["createSocialGroup"]["id"]
+    group_id = group["createSocialGroup"]["socialGroup"]["id"]
     added = {"g": group_id, "u": viewer["user"]["id"]}
-    assert ok(await call(auth_client, ADD_TO_GROUP, added, owner)) == {"addToSocialGroup": True}
+    assert ok(await call(auth_client, ADD_TO_GROUP, added, owner)) == {
+        "addToSocialGroup": {"wasMember": False}
+    }
     ok(await call(auth_client, SET_PRESET, {"v": "ONLY_ME", "g": [group_id]}, owner))
     ok(await call(auth_client, SET_FIELD, {"f": "BIO", "v": "ONLY_ME", "g": [group_id]}, owner))
     node = "query($id: ID!) { node(id: $id) { ... on Profile { displayName bio birthdate } } }"
@@ -470,7 +483,7 @@ async def test_deleting_a_group_removes_its_grants(
         "birthdate": "1990-05-17",  # follows the profile (reset cleared its own setting)
     }
     assert ok(await call(auth_client, DELETE_GROUP, {"id": group_id}, owner)) == {
-        "deleteSocialGroup": True
+        "deleteSocialGroup": {"deletedId": group_id}
     }
     assert codes(await call(auth_client, node, {"id": profile_id}, token)) == ["NOT_FOUND"]
     privacy = ok(await call(auth_client, "{ me { privacy { " + SETTINGS + " } } }", token=owner))

@@ -1,4 +1,4 @@
-"""Unit tests of the privacy, profile and community rules (no database)."""
+"""The privacy and profile rules (domain/privacy.py, domain/profiles.py), without a database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from domain.communities import CommunityRole, can_manage_members, check_admins_remain
 from domain.errors import BadUserInput
 from domain.privacy import (
     DEFAULT_FIELD_VISIBILITY,
@@ -60,21 +59,40 @@ def test_seven_presets() -> None:
     assert len(Visibility) == 7
 
 
-def test_relation_is_the_closest_that_holds() -> None:
+ARGS = {"owner_territory": "dk", "owner_id": "b"}
+
+
+def test_no_account_is_anonymous() -> None:
+    assert relation_of(Viewer(), **ARGS) is R.ANONYMOUS
+
+
+def test_the_owner_is_self() -> None:
+    assert relation_of(Viewer("dk", "b"), **ARGS) is R.SELF
+
+
+def test_family_is_closer_than_friends() -> None:
     me = Viewer("dk", "a")
-    args = {"owner_territory": "dk", "owner_id": "b"}
-    assert relation_of(Viewer(), **args) is R.ANONYMOUS
-    assert relation_of(Viewer("dk", "b"), **args) is R.SELF
-    assert relation_of(me, **args, owner_groups_holding_viewer=["friends", "family"]) is R.FAMILY
-    assert relation_of(me, **args, owner_groups_holding_viewer=["custom"]) is R.TERRITORY
-    assert relation_of(me, **args, shares_community=True) is R.COMMUNITY
-    assert relation_of(Viewer("se", "a"), **args) is R.OTHER_TERRITORY
-    assert relation_of(Viewer("se", "a"), **args, shares_community=True) is R.OTHER_TERRITORY
-    assert relation_of(Viewer("se", "a"), **args, owner_groups_holding_viewer=["friends"]) is (
-        R.FRIEND
-    )
-    # The same user id in another territory is another person.
-    assert relation_of(Viewer("se", "b"), **args) is R.OTHER_TERRITORY
+    assert relation_of(me, **ARGS, owner_groups_holding_viewer=["friends", "family"]) is R.FAMILY
+
+
+def test_a_custom_group_sets_no_relation() -> None:
+    me = Viewer("dk", "a")
+    assert relation_of(me, **ARGS, owner_groups_holding_viewer=["custom"]) is R.TERRITORY
+
+
+def test_a_shared_community_counts_inside_the_territory_only() -> None:
+    assert relation_of(Viewer("dk", "a"), **ARGS, shares_community=True) is R.COMMUNITY
+    assert relation_of(Viewer("se", "a"), **ARGS) is R.OTHER_TERRITORY
+    assert relation_of(Viewer("se", "a"), **ARGS, shares_community=True) is R.OTHER_TERRITORY
+
+
+def test_friends_of_another_territory_are_friends() -> None:
+    viewer = Viewer("se", "a")
+    assert relation_of(viewer, **ARGS, owner_groups_holding_viewer=["friends"]) is R.FRIEND
+
+
+def test_the_same_user_id_in_another_territory_is_another_person() -> None:
+    assert relation_of(Viewer("se", "b"), **ARGS) is R.OTHER_TERRITORY
 
 
 def test_field_settings_override_the_preset() -> None:
@@ -238,13 +256,18 @@ def test_bad_links(platform: str, url: str, label: str | None) -> None:
         validate_social_link(platform, url, label)
 
 
-def test_avatar_and_birthdate() -> None:
+def test_avatar_is_a_file_reference() -> None:
     assert validate_avatar("file:3f2b8c1e-1111-4a2b-9c3d-0123456789ab").startswith("file:")
     for bad in ("https://x.org/a.png", "file:../../etc/passwd", "ipfs://short"):
         with pytest.raises(BadUserInput):
             validate_avatar(bad)
+
+
+def test_birthdate_between_1900_and_today() -> None:
     today = date(2026, 1, 1)
     assert validate_birthdate(date(1990, 5, 17), today=today) == date(1990, 5, 17)
+    assert validate_birthdate(today, today=today) == today
+    assert validate_birthdate(date(1900, 1, 1), today=today) == date(1900, 1, 1)
     for bad in (date(2026, 1, 2), date(1899, 12, 31)):
         with pytest.raises(BadUserInput):
             validate_birthdate(bad, today=today)
@@ -257,17 +280,21 @@ def test_quiet_hours_wrap_midnight_in_the_owners_zone() -> None:
     assert not quiet.contains(datetime(2026, 1, 10, 6, 30, tzinfo=UTC))
     day = quiet_hours(time(9, 0), time(17, 0), "America/New_York")
     assert day.contains(datetime(2026, 7, 1, 14, 0, tzinfo=UTC))  # 10:00 EDT
-    for bad_zone in ("Mars/Olympus", "../../etc/passwd", "", "UTC+2"):
-        with pytest.raises(BadUserInput):
-            validate_time_zone(bad_zone)
+
+
+@pytest.mark.parametrize("bad_zone", ["Mars/Olympus", "../../etc/passwd", "", "UTC+2"])
+def test_time_zones_are_iana_names(bad_zone: str) -> None:
+    with pytest.raises(BadUserInput):
+        validate_time_zone(bad_zone)
+
+
+def test_quiet_hours_need_different_start_and_end() -> None:
     with pytest.raises(BadUserInput):
         quiet_hours(time(8, 0), time(8, 0), "UTC")
 
 
-def test_notification_preferences_round_trip_and_mandatory_alerts() -> None:
-    prefs = NotificationPreferences()
-    assert prefs.enabled(NotificationEvent.SECURITY_ALERT, Channel.EMAIL)
-    changed = prefs.with_changes(
+def test_notification_preferences_round_trip() -> None:
+    changed = NotificationPreferences().with_changes(
         {
             (NotificationEvent.COMMUNITY_ACTIVITY, Channel.EMAIL): True,
             (NotificationEvent.MESSAGE_RECEIVED, Channel.PUSH): False,
@@ -278,16 +305,31 @@ def test_notification_preferences_round_trip_and_mandatory_alerts() -> None:
     assert again == changed
     assert again.enabled(NotificationEvent.COMMUNITY_ACTIVITY, Channel.EMAIL)
     assert not again.enabled(NotificationEvent.MESSAGE_RECEIVED, Channel.PUSH)
+
+
+def test_security_alerts_by_email_cannot_be_switched_off() -> None:
+    prefs = NotificationPreferences()
+    assert prefs.enabled(NotificationEvent.SECURITY_ALERT, Channel.EMAIL)
     with pytest.raises(BadUserInput):
         prefs.with_changes({(NotificationEvent.SECURITY_ALERT, Channel.EMAIL): False}, None)
 
 
-def test_community_rules() -> None:
-    assert can_manage_members([], "dk", CommunityRole.ADMIN)
-    assert not can_manage_members([], "dk", CommunityRole.MODERATOR)
-    assert can_manage_members(["territory_manager:dk"], "dk", None)
-    assert not can_manage_members(["territory_manager:no"], "dk", None)
-    check_admins_remain(2, losing_admin=True)
-    check_admins_remain(1, losing_admin=False)
-    with pytest.raises(BadUserInput):
-        check_admins_remain(1, losing_admin=True)
+@pytest.mark.parametrize(
+    ("platform", "url", "label", "field"),
+    [
+        ("github", "http://github.com/someone", None, "url"),
+        ("github", "https://gitlab.com/someone", None, "url"),
+        ("mastodon", "https://mastodon.social/", None, "url"),
+        ("myspace", "https://myspace.com/x", None, "platform"),
+        ("custom", "https://example.org/me", None, "label"),
+        ("custom", "https://example.org/me", "  ", "label"),
+        ("github", "https://github.com/someone", "x" * 65, "label"),
+        ("github", "https://github.com/someone", "a\x00b", "label"),
+    ],
+)
+def test_a_refused_link_names_the_argument_at_fault(
+    platform: str, url: str, label: str | None, field: str
+) -> None:
+    with pytest.raises(BadUserInput) as refused:
+        validate_social_link(platform, url, label)
+    assert refused.value.field == field
