@@ -14,6 +14,7 @@ from graph.permissions import RejectRefusedToken
 from graph.policy import Policy
 from graph.types.accounts import User
 from graph.types.communities import Community
+from graph.types.invitations import Invitation
 from graph.types.profiles import Profile
 from graph.types.territories import Territory
 from resolvers.accounts import AuthMutations, AuthQueries
@@ -65,7 +66,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Territory, Community, User, Profile],
+        types=[Territory, Community, User, Profile, Invitation],
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level in Strawberry and shared across requests. DocumentLimits comes after
         # ValidationCache (it measures only documents that validated) and caps tokens itself.
