@@ -145,7 +145,11 @@ class AuthMutations:
         "INVITATION_EXHAUSTED or INVITATION_EMAIL_MISMATCH when the invitation cannot be used.",
         permission_classes=[Public],
     )
-    async def register(self, info: Info, input: RegisterInput) -> User:
+    async def register(
+        self,
+        info: Info,
+        input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
+    ) -> User:
         with input_field("username"):
             username = validate_username(input.username)
         with input_field("email"):
@@ -175,7 +179,11 @@ class AuthMutations:
         "address (both lift by themselves); BAD_USER_INPUT for a malformed `territory`.",
         permission_classes=[Public],
     )
-    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+    async def login(
+        self,
+        info: Info,
+        input: Annotated[LoginInput, strawberry.argument(description="Who logs in.")],
+    ) -> AuthPayload:
         identifier = unicodedata.normalize("NFC", input.identifier.strip())
         if (
             not identifier

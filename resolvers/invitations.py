@@ -143,7 +143,11 @@ class InvitationMutations:
         permission_classes=[IsAuthenticated],
     )
     async def create_invitation(
-        self, info: Info, input: CreateInvitationInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateInvitationInput, strawberry.argument(description="The invitation's terms.")
+        ],
     ) -> CreateInvitationPayload:
         with input_field("territory"):
             territory_id = validate_territory_id(input.territory)
@@ -186,7 +190,11 @@ class InvitationMutations:
         permission_classes=[IsAuthenticated],
     )
     async def revoke_invitation(
-        self, info: Info, input: RevokeInvitationInput
+        self,
+        info: Info,
+        input: Annotated[
+            RevokeInvitationInput, strawberry.argument(description="Which invitation.")
+        ],
     ) -> RevokeInvitationPayload:
         territory_id, invitation_id = key_of(input.id, "Invitation", field="id")
         # Authorized on the id's territory; others learn nothing about whether it exists.

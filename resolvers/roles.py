@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
+from typing import Annotated
 
 import strawberry
 
@@ -131,7 +132,11 @@ class RoleMutations:
         f"refresh. {_REFUSALS}",
         permission_classes=[IsAuthenticated],
     )
-    async def assign_role(self, info: Info, input: AssignRoleInput) -> AssignRolePayload:
+    async def assign_role(
+        self,
+        info: Info,
+        input: Annotated[AssignRoleInput, strawberry.argument(description="The grant.")],
+    ) -> AssignRolePayload:
         grant, user, changed = await _change(info, input, assign=True)
         return AssignRolePayload(grant=RoleGrant.from_grant(grant), user=user, granted=changed)
 
@@ -140,6 +145,10 @@ class RoleMutations:
         f"(UNAUTHENTICATED): their holder refreshes, without it. {_REFUSALS}",
         permission_classes=[IsAuthenticated],
     )
-    async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RevokeRolePayload:
+    async def revoke_role(
+        self,
+        info: Info,
+        input: Annotated[RevokeRoleInput, strawberry.argument(description="The grant.")],
+    ) -> RevokeRolePayload:
         grant, user, changed = await _change(info, input, assign=False)
         return RevokeRolePayload(grant=RoleGrant.from_grant(grant), user=user, revoked=changed)
