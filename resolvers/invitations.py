@@ -184,7 +184,7 @@ class InvitationMutations:
         return CreateInvitationPayload(token=token, invitation=Invitation.from_record(record))
 
     @strawberry.mutation(
-        description="Revoke an invitation: it registers no one from now on. NOT_FOUND unless "
+        description="Revoke an invitation: it registers no one any more. NOT_FOUND unless "
         "you manage its territory (or are a global admin), and for an unknown invitation; "
         "BAD_USER_INPUT for an id that is not an invitation's.",
         permission_classes=[IsAuthenticated],

@@ -48,7 +48,7 @@ class AssignRoleInput(RoleChangeFields):
     pass
 
 
-@strawberry.input(description="A role grant to take from an account.")
+@strawberry.input(description="A role grant to revoke.")
 class RevokeRoleInput(RoleChangeFields):
     pass
 
@@ -66,7 +66,7 @@ class AssignRolePayload:
     )
 
 
-@strawberry.type(description="The grant taken, and from whom.")
+@strawberry.type(description="The grant revoked, and whose it was.")
 class RevokeRolePayload:
     grant: RoleGrant = strawberry.field(description="The grant the account no longer holds.")
     user: User | None = strawberry.field(

@@ -40,20 +40,24 @@ mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id } }"""
 GROUP = "mutation($n: String!) { createSocialGroup(name: $n) { id name } }"
 
 
-@pytest.mark.parametrize("territory", ["dk", "se"])
-async def test_refused_invitations_create_no_user(
+BOTH_SERVERS = pytest.mark.parametrize("territory", ["dk", "se"])
+
+
+@BOTH_SERVERS
+async def test_an_expired_invitation_creates_no_user(
     auth_client: httpx.AsyncClient, db: Database, territory: str
 ) -> None:
     expired = await invite(db, territory)
     await expire_invitation(db, territory, expired)
-    assert (await call(auth_client, VALIDATE_INVITATION, {"t": expired}))["data"][
-        "validateInvitation"
-    ] == {
-        "valid": False,
-        "code": "INVITATION_EXPIRED",
-    }
+    check = await call(auth_client, VALIDATE_INVITATION, {"t": expired})
+    assert check["data"]["validateInvitation"] == {"valid": False, "code": "INVITATION_EXPIRED"}
     await assert_refused(auth_client, db, territory, expired, "INVITATION_EXPIRED")
 
+
+@BOTH_SERVERS
+async def test_a_bound_invitation_takes_only_its_address(
+    auth_client: httpx.AsyncClient, db: Database, territory: str
+) -> None:
     bound = await invite(db, territory, email="someone@example.org")
     await assert_refused(
         auth_client, db, territory, bound, "INVITATION_EMAIL_MISMATCH", email="other@example.org"
@@ -62,13 +66,22 @@ async def test_refused_invitations_create_no_user(
     body = await register(auth_client, bound, email="SomeOne@example.org")
     assert "errors" not in body, body
 
+
+@BOTH_SERVERS
+async def test_a_used_invitation_creates_no_second_user(
+    auth_client: httpx.AsyncClient, db: Database, territory: str
+) -> None:
     single = await invite(db, territory)
     assert "errors" not in await register(auth_client, single)
     await assert_refused(auth_client, db, territory, single, "INVITATION_EXHAUSTED")  # reused
-    assert (await call(auth_client, VALIDATE_INVITATION, {"t": single}))["data"][
-        "validateInvitation"
-    ]["code"] == "INVITATION_EXHAUSTED"
+    check = await call(auth_client, VALIDATE_INVITATION, {"t": single})
+    assert check["data"]["validateInvitation"]["code"] == "INVITATION_EXHAUSTED"
 
+
+@BOTH_SERVERS
+async def test_unknown_and_malformed_tokens_create_no_user(
+    auth_client: httpx.AsyncClient, db: Database, territory: str
+) -> None:
     for bogus in (f"{territory}.{'A' * 43}", "nonsense", f"{territory}.", "xx.abc", "..", "DK.a"):
         await assert_refused(auth_client, db, territory, bogus, "INVITATION_NOT_FOUND")
 

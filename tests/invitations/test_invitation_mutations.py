@@ -22,7 +22,7 @@ from tests.authkit import (
 )
 
 
-async def test_revoked_invitation_and_its_audit(
+async def test_a_revoked_invitation_registers_no_one_and_is_audited(
     auth_client: httpx.AsyncClient, db: Database
 ) -> None:
     manager = await account(auth_client, db, "no", role="territory_manager")
@@ -51,7 +51,16 @@ async def test_revoked_invitation_and_its_audit(
             )
         ).scalars()
         assert list(actions) == ["invitation.created", "invitation.revoked"]
-    # A member of the territory may not revoke; an outsider learns nothing.
+
+
+async def test_a_member_may_not_revoke_and_learns_nothing(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    manager = await account(auth_client, db, "no", role="territory_manager")
+    created = await call(
+        auth_client, CREATE_INVITATION, {"input": {"territory": "no"}}, manager["accessToken"]
+    )
+    invitation_id = created["data"]["createInvitation"]["invitation"]["id"]
     member = await account(auth_client, db, "no")
     body = await call(
         auth_client,

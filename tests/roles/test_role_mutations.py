@@ -3,6 +3,8 @@ reaches live access tokens."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -20,14 +22,21 @@ from tests.authkit import (
     last_audit_id,
 )
 
+Account = dict[str, Any]
+Grant = dict[str, Any]
 
-async def test_roles_assigned_and_revoked_with_audit(
+
+async def dk_pair(client: httpx.AsyncClient, db: Database) -> tuple[Account, Account, Grant]:
+    """A dk manager, a dk member and the MODERATOR grant in dk for the member."""
+    manager = await account(client, db, "dk", role="territory_manager")
+    member = await account(client, db, "dk")
+    return manager, member, {"userId": member["user"]["id"], "role": "MODERATOR", "territory": "dk"}
+
+
+async def test_only_managers_of_the_territory_may_grant(
     auth_client: httpx.AsyncClient, db: Database
 ) -> None:
-    manager = await account(auth_client, db, "dk", role="territory_manager")
-    member = await account(auth_client, db, "dk")
-    grant = {"userId": member["user"]["id"], "role": "MODERATOR", "territory": "dk"}
-
+    _, member, grant = await dk_pair(auth_client, db)
     # A member cannot grant; a manager of another territory cannot grant in dk.
     assert codes(await call(auth_client, ASSIGN_ROLE, {"i": grant}, member["accessToken"])) == [
         "FORBIDDEN"
@@ -36,7 +45,12 @@ async def test_roles_assigned_and_revoked_with_audit(
     assert codes(await call(auth_client, ASSIGN_ROLE, {"i": grant}, outsider["accessToken"])) == [
         "FORBIDDEN"
     ]
-    # A manager cannot make managers or admins.
+
+
+async def test_managers_may_not_make_managers_or_admins(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    manager, _, grant = await dk_pair(auth_client, db)
     for role, territory in (("TERRITORY_MANAGER", "dk"), ("GLOBAL_ADMIN", None)):
         body = await call(
             auth_client,
@@ -46,6 +60,11 @@ async def test_roles_assigned_and_revoked_with_audit(
         )
         assert codes(body) == ["FORBIDDEN"]
 
+
+async def test_a_grant_is_audited_once_and_reaches_the_next_token(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    manager, member, grant = await dk_pair(auth_client, db)
     before = await last_audit_id(db)
     body = await call(auth_client, ASSIGN_ROLE, {"i": grant}, manager["accessToken"])
     assert body["data"]["assignRole"]["granted"] is True
@@ -64,10 +83,21 @@ async def test_roles_assigned_and_revoked_with_audit(
     body = await call(auth_client, node, {"id": manager["user"]["id"]}, renewed["accessToken"])
     assert body["data"]["node"]["username"] == manager["user"]["username"]
 
+
+async def test_a_revocation_is_audited(auth_client: httpx.AsyncClient, db: Database) -> None:
+    manager, _, grant = await dk_pair(auth_client, db)
+    body = await call(auth_client, ASSIGN_ROLE, {"i": grant}, manager["accessToken"])
+    assert body["data"]["assignRole"]["granted"] is True
     before = await last_audit_id(db)
     body = await call(auth_client, REVOKE_ROLE, {"i": grant}, manager["accessToken"])
     assert body["data"]["revokeRole"]["revoked"] is True
     assert await audit_actions_since(db, before) == ["role.revoked"]
+
+
+async def test_a_territory_role_needs_its_territory(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    manager, _, grant = await dk_pair(auth_client, db)
     bad = await call(
         auth_client, ASSIGN_ROLE, {"i": {**grant, "territory": None}}, manager["accessToken"]
     )
