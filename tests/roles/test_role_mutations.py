@@ -3,10 +3,12 @@ reaches live access tokens."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from db.engines import Database
 from tests.authkit import (
@@ -210,3 +212,46 @@ async def test_role_refusals_name_their_field(
         body = await call(auth_client, mutation, {"i": grant}, admin["accessToken"])
         assert codes(body) == ["BAD_USER_INPUT"], body
         assert fields(body) == [field]
+
+
+@pytest.fixture
+async def failing_revocation_audit(db: Database) -> AsyncIterator[None]:
+    """Make the audit entry of a revocation fail, for real: the last write of the change, after
+    the grant row was updated and the Redis refusal was registered to follow the commit."""
+    async with db.transaction("main") as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION global.test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused by test'; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON global.audit_log "
+                "FOR EACH ROW WHEN (NEW.action = 'role.revoked') "
+                "EXECUTE FUNCTION global.test_refuse_audit()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with db.transaction("main") as conn:
+            await conn.execute(text("DROP TRIGGER test_refuse_audit ON global.audit_log"))
+            await conn.execute(text("DROP FUNCTION global.test_refuse_audit()"))
+
+
+async def test_a_failed_revocation_changes_nothing_anywhere(
+    auth_client: httpx.AsyncClient, db: Database, failing_revocation_audit: None
+) -> None:
+    """The grant stays, unaudited, and Redis does not refuse it: effects follow commits only."""
+    admin = await account(auth_client, db, "global", role="global_admin")
+    manager = await account(auth_client, db, "dk", role="territory_manager")
+    grant = {"userId": manager["user"]["id"], "role": "TERRITORY_MANAGER", "territory": "dk"}
+    before = await last_audit_id(db)
+    body = await call(auth_client, REVOKE_ROLE, {"i": grant}, admin["accessToken"])
+    assert codes(body) == ["INTERNAL_SERVER_ERROR"], body
+    assert await audit_actions_since(db, before) == []
+    listing = 'query { invitations(territory: "dk") { id } }'
+    assert "errors" not in await call(auth_client, listing, token=manager["accessToken"])
+    me = await call(auth_client, ME, token=manager["accessToken"])
+    assert {"role": "TERRITORY_MANAGER", "territory": "dk"} in me["data"]["me"]["roles"]
