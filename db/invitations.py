@@ -1,17 +1,25 @@
-"""A territory's invitations and their uses. Callers pass a connection routed to the territory."""
+"""A territory's invitations and their uses. Callers pass a connection routed to the territory.
+
+The token of an invitation exists only in the answer that creates it: the table keeps its SHA-256.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.audit import AuditAction, AuditEntry, record_with
+from db.engines import Database
 from db.models import invitation_tokens, invitation_uses
-from domain.invitations import InvitationState
+from db.registry import TerritoryRecord
+from domain.accounts import secret_hash
+from domain.invitations import InvitationState, new_token
 from domain.roles import Role
 
 
@@ -114,6 +122,18 @@ async def by_token_hash(
     return None if row is None else _record(territory_id, row)
 
 
+async def by_token_hashes(
+    conn: AsyncConnection, territory_id: str, token_hashes: Sequence[bytes]
+) -> dict[bytes, InvitationRecord]:
+    """Invitations by the SHA-256 of their tokens, in one statement (``validateInvitation``)."""
+    result = await conn.execute(
+        select(invitation_tokens.c.token_hash, *_COLUMNS).where(
+            invitation_tokens.c.token_hash.in_(list(token_hashes))
+        )
+    )
+    return {bytes(row[0]): _record(territory_id, row[1:]) for row in result.all()}
+
+
 async def by_ids(
     conn: AsyncConnection, territory_id: str, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, InvitationRecord]:
@@ -169,3 +189,84 @@ async def uses_of(
     for iid, uid, used in rows:
         found.setdefault(iid, []).append(InvitationUse(iid, uid, used))
     return found
+
+
+# --- workflows
+
+
+async def issue(
+    conn: AsyncConnection,
+    territory_id: str,
+    *,
+    email: str | None,
+    max_uses: int,
+    role: Role,
+    ttl: timedelta,
+    created_by: uuid.UUID | None,
+) -> tuple[str, InvitationRecord]:
+    """A new invitation and its token (returned once, stored only hashed)."""
+    token = new_token(territory_id)
+    record = await create(
+        conn,
+        territory_id,
+        token_hash=secret_hash(token),
+        email=email,
+        max_uses=max_uses,
+        role=role,
+        expires_at=datetime.now(UTC) + ttl,
+        created_by=created_by,
+    )
+    return token, record
+
+
+def created_details(record: InvitationRecord) -> dict[str, Any]:
+    """What ``invitation.created`` records: the terms, never the bound address itself."""
+    return {
+        "max_uses": record.max_uses,
+        "role": record.role.value,
+        "email_bound": record.email is not None,
+    }
+
+
+async def create_invitation(
+    db: Database,
+    territory: TerritoryRecord,
+    *,
+    email: str | None,
+    max_uses: int,
+    role: Role,
+    ttl: timedelta,
+    created_by: uuid.UUID | None,
+    actor: bytes | None,
+) -> tuple[str, InvitationRecord]:
+    """``issue`` in a transaction of its own, audited: for callers outside a GraphQL request
+    (the operator's CLI, test set-up); a mutation issues inside ``territory_change``."""
+    async with db.transaction(territory.db_server, territory.id) as conn:
+        token, record = await issue(
+            conn,
+            territory.id,
+            email=email,
+            max_uses=max_uses,
+            role=role,
+            ttl=ttl,
+            created_by=created_by,
+        )
+        entry = AuditEntry(
+            AuditAction.INVITATION_CREATED,
+            actor,
+            territory.id,
+            str(record.id),
+            created_details(record),
+        )
+        await record_with(db, territory.db_server, conn, [entry])
+    return token, record
+
+
+async def revoke_invitation(
+    conn: AsyncConnection, territory_id: str, invitation_id: uuid.UUID
+) -> tuple[InvitationRecord, bool] | None:
+    """The invitation after revoking it, and whether this call revoked it (False: it was revoked
+    already); None when the territory has no such invitation."""
+    changed = await revoke(conn, invitation_id)
+    found = (await by_ids(conn, territory_id, [invitation_id])).get(invitation_id)
+    return None if found is None else (found, changed)

@@ -91,3 +91,17 @@ async def revoke(
         .values(revoked_at=func.now(), revoked_by=revoked_by)
     )
     return bool(result.rowcount)
+
+
+async def change_role(
+    conn: AsyncConnection, identity_hash: bytes, role: Grant, *, assign: bool, actor: bytes | None
+) -> bool:
+    """Grant or revoke ``role``; False when nothing changed (already held, or not held).
+
+    A revocation takes effect at once only if the caller also refuses the access tokens still
+    carrying the grant (``AuthState.grant_revoked``) once this commits; granting it again must
+    lift that refusal (``AuthState.grant_restored``).
+    """
+    if assign:
+        return await grant(conn, identity_hash, role, granted_by=actor)
+    return await revoke(conn, identity_hash, role, revoked_by=actor)

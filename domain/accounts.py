@@ -14,8 +14,10 @@ import secrets
 import unicodedata
 import uuid
 
+from domain.callers import Caller
 from domain.errors import BadUserInput
 from domain.profiles import clean_text
+from domain.roles import can_read_accounts
 from domain.territories import validate_territory_id
 
 USERNAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9_.-]{1,30})[a-z0-9]", re.ASCII)
@@ -75,3 +77,11 @@ def new_secret() -> str:
 
 def secret_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
+
+
+def can_read_account(caller: Caller, territory_id: str, user_id: uuid.UUID) -> bool:
+    """Oneself; or a territory manager or moderator of the account's territory, or a global
+    admin. Everyone else must not learn even that the account exists."""
+    if caller.territory_id == territory_id and caller.user_id == str(user_id):
+        return True
+    return can_read_accounts(caller.roles, territory_id)

@@ -9,10 +9,12 @@ expires, is revoked or is used up.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from domain.accounts import new_secret
+from domain.callers import Caller
 from domain.errors import (
     BadUserInput,
     InvitationEmailMismatch,
@@ -72,10 +74,36 @@ def check_usable(state: InvitationState, *, now: datetime, email: str | None) ->
         raise InvitationEmailMismatch("This invitation is for another email address.")
 
 
-def validate_new(*, territory_id: str, max_uses: int, role: Role, ttl_seconds: int) -> None:
+MIN_TTL_SECONDS = 60
+MAX_TTL_SECONDS = 366 * 24 * 3600
+
+
+def check_max_uses(max_uses: int) -> None:
     if not 1 <= max_uses <= MAX_USES:
         raise BadUserInput(f"An invitation allows 1 to {MAX_USES} uses.")
-    if not 60 <= ttl_seconds <= 366 * 24 * 3600:
+
+
+def check_lifetime(ttl_seconds: int) -> None:
+    if not MIN_TTL_SECONDS <= ttl_seconds <= MAX_TTL_SECONDS:
         raise BadUserInput("An invitation lasts between a minute and a year.")
+
+
+def check_role(territory_id: str, role: Role) -> None:
+    """A global admin is federation-wide, so only the ``global`` territory invites one."""
     if role is Role.GLOBAL_ADMIN and territory_id != "global":
         raise BadUserInput("A global admin is invited into the 'global' territory.")
+
+
+def validate_new(*, territory_id: str, max_uses: int, role: Role, ttl_seconds: int) -> None:
+    """Every rule of a new invitation's terms, for callers with no input fields to name."""
+    check_max_uses(max_uses)
+    check_lifetime(ttl_seconds)
+    check_role(territory_id, role)
+
+
+def recorded_creator(caller: Caller, territory_id: str) -> uuid.UUID | None:
+    """Who an invitation records as its creator: ``created_by`` references the territory's own
+    users, so it is set only for an account of that territory (a global admin's is not)."""
+    if caller.territory_id == territory_id and caller.user_id is not None:
+        return uuid.UUID(caller.user_id)
+    return None

@@ -15,6 +15,7 @@ from graph.server.limits import DocumentLimits
 from graph.server.policy import Policy
 from graph.types.accounts import User
 from graph.types.communities import Community
+from graph.types.invitations import Invitation
 from graph.types.profiles import Profile, SocialLink
 from graph.types.social_groups import SocialGroup
 from graph.types.territories import Territory
@@ -70,7 +71,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Territory, Community, User, Profile, SocialLink, SocialGroup],
+        types=[Territory, Community, User, Profile, SocialLink, SocialGroup, Invitation],
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level in Strawberry and shared across requests. DocumentLimits comes after
         # ValidationCache (it measures only documents that validated) and caps tokens itself.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +14,8 @@ from db.audit import AuditAction, AuditEntry, record_with
 from domain.errors import BadUserInput, NotFound
 from graph import ids
 from graph.context import Info
+from graph.loaders.request import GLOBAL
+from unityplan.settings import MAIN_SERVER
 
 
 def actor_identity(info: Info) -> bytes:
@@ -65,6 +67,52 @@ async def territory_change(info: Info, territory_id: str) -> AsyncIterator[Chang
             await record_with(db, server, conn, change.audits)
     finally:
         info.context.loaders.forget_territory(territory_id)
+
+
+@dataclass
+class GlobalChange:
+    """A mutation's open transaction in ``global`` (role grants) and what comes with its commit."""
+
+    conn: AsyncConnection
+    actor: bytes | None
+    audits: list[AuditEntry] = field(default_factory=list)
+    committed: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def audit(
+        self,
+        action: AuditAction,
+        *,
+        territory_id: str | None,
+        target: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Record ``action`` by the caller, committed with the change; ``territory_id`` is the
+        territory it concerns (None: the whole federation, as a global admin grant does)."""
+        self.audits.append(AuditEntry(action, self.actor, territory_id, target, details or {}))
+
+    def after_commit(self, effect: Callable[[], Awaitable[None]]) -> None:
+        """Run ``effect`` once the change is committed (never if it rolls back): state outside
+        PostgreSQL that must follow the committed rows, such as Redis refusing revoked grants."""
+        self.committed.append(effect)
+
+
+@asynccontextmanager
+async def global_change(info: Info) -> AsyncIterator[GlobalChange]:
+    """``territory_change`` for writes to the ``global`` schema: ONE transaction on the main
+    server with the change and its audit entries; afterwards the effects registered with
+    ``after_commit`` run in order, and the request's cached reads of ``global`` are dropped."""
+    caller = info.context.caller
+    actor = actor_identity(info) if caller.is_authenticated else None
+    try:
+        async with info.context.db.transaction(MAIN_SERVER) as conn:
+            change = GlobalChange(conn, actor)
+            yield change
+            await record_with(info.context.db, MAIN_SERVER, conn, change.audits)
+    finally:
+        # Drops every read of ``global`` (and, harmlessly, of a territory named "global").
+        info.context.loaders.forget_territory(GLOBAL)
+    for effect in change.committed:
+        await effect()
 
 
 @asynccontextmanager

@@ -17,11 +17,12 @@ from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
 from graph.permissions import Public
-from graph.types.accounts import user_by_id
 from graph.types.communities import community_by_id
 from graph.types.profiles import profile_view
 from graph.types.relay import Node
 from graph.types.territories import resolve_territory
+from resolvers.accounts import user_node
+from resolvers.invitations import invitation_node
 from resolvers.profiles import social_link_node
 from resolvers.social_groups import social_group_node
 
@@ -40,11 +41,6 @@ async def _community(info: Info, key: ids.NodeKey) -> Node | None:
     return await community_by_id(info, key.territory_id, ids.parse_uuid(key.key))
 
 
-async def _user(info: Info, key: ids.NodeKey) -> Node | None:
-    # Private: only oneself and the territory's managers, moderators or global admins see it.
-    return await user_by_id(info, key.territory_id, ids.parse_uuid(key.key))
-
-
 async def _profile(info: Info, key: ids.NodeKey) -> Node | None:
     # Anyone: the profile's privacy settings decide, per field, what this caller sees.
     return await profile_view(info, key.territory_id, ids.parse_uuid(key.key))
@@ -53,7 +49,8 @@ async def _profile(info: Info, key: ids.NodeKey) -> Node | None:
 RESOLVERS: dict[str, NodeResolver] = {
     "Territory": _territory,
     "Community": _community,
-    "User": _user,
+    "User": user_node,
+    "Invitation": invitation_node,
     "Profile": _profile,
     "SocialLink": social_link_node,
     "SocialGroup": social_group_node,

@@ -7,14 +7,19 @@ import json
 import os
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
+from db.accounts import active_territory
 from db.engines import Database
-from db.models import users
+from db.invitations import create_invitation
+from db.models import audit_log, invitation_tokens, user_identities, users
+from domain.accounts import secret_hash
+from domain.roles import Role
 from tests.conftest import MAIN_DSN, ON_SECOND
 
 CLI = str(Path(sys.executable).parent / "unityplan")
@@ -37,6 +42,19 @@ ME = "{ me { id username email displayName territory { code } roles { role terri
 CREATE_INVITATION = """
 mutation($input: CreateInvitationInput!) {
   createInvitation(input: $input) { token invitation { id maxUses useCount role email } }
+}"""
+REVOKE_INVITATION = """
+mutation($input: RevokeInvitationInput!) {
+  revokeInvitation(input: $input) { invitation { id revokedAt } revokedNow }
+}"""
+VALIDATE_INVITATION = "query($t: String!) { validateInvitation(token: $t) { valid code } }"
+ASSIGN_ROLE = """
+mutation($i: AssignRoleInput!) {
+  assignRole(input: $i) { granted grant { role territory } user { id roles { role territory } } }
+}"""
+REVOKE_ROLE = """
+mutation($i: RevokeRoleInput!) {
+  revokeRole(input: $i) { revoked grant { role territory } user { id roles { role territory } } }
 }"""
 
 
@@ -150,11 +168,6 @@ async def invite(
     hours: int = 24,
 ) -> str:
     """An invitation made in-process (the CLI path is tested on its own: it is slower)."""
-    from datetime import timedelta
-
-    from db.accounts import active_territory, create_invitation
-    from domain.roles import Role
-
     record = await active_territory(db, territory)
     assert record is not None
     token, _ = await create_invitation(
@@ -181,3 +194,49 @@ async def account(
     assert "errors" not in logged, logged
     result: dict[str, Any] = logged["data"]["login"]
     return result
+
+
+def fields(body: dict[str, Any]) -> list[str | None]:
+    """``extensions.field`` of each error: the input field a refusal names."""
+    return [e.get("extensions", {}).get("field") for e in body.get("errors", [])]
+
+
+async def last_audit_id(db: Database) -> int:
+    async with db.connect("main") as conn:
+        query = text("SELECT coalesce(max(id), 0) FROM global.audit_log")
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def audit_actions_since(db: Database, since_id: int) -> list[str]:
+    async with db.connect("main") as conn:
+        rows = await conn.execute(
+            select(audit_log.c.action).where(audit_log.c.id > since_id).order_by(audit_log.c.id)
+        )
+        return list(rows.scalars())
+
+
+async def identity_count(db: Database) -> int:
+    async with db.connect("main") as conn:
+        query = select(func.count()).select_from(user_identities)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def expire_invitation(db: Database, territory: str, token: str) -> None:
+    async with db.transaction(server_of(territory), territory) as conn:
+        await conn.execute(
+            update(invitation_tokens)
+            .where(invitation_tokens.c.token_hash == secret_hash(token))
+            .values(expires_at=func.now() - text("interval '1 minute'"))
+        )
+
+
+async def assert_refused(
+    client: httpx.AsyncClient, db: Database, territory: str, token: str, code: str, **kw: Any
+) -> dict[str, Any]:
+    """Registering with ``token`` fails with ``code`` and leaves no user and no identity."""
+    users_before, identities_before = await user_count(db, territory), await identity_count(db)
+    body = await register(client, token, **kw)
+    assert codes(body) == [code], body
+    assert await user_count(db, territory) == users_before
+    assert await identity_count(db) == identities_before
+    return body

@@ -256,7 +256,8 @@ def invitation_bootstrap(
     """Print a new invitation token for TERRITORY on stdout (e.g. its first manager's)."""
     from datetime import timedelta
 
-    from db.accounts import active_territory, create_invitation
+    from db.accounts import active_territory
+    from db.invitations import create_invitation
     from domain import invitations as rules
     from domain.accounts import validate_email
     from domain.errors import BadUserInput, NotFound

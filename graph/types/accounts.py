@@ -1,10 +1,10 @@
 """User accounts as the graph shows them: to themselves and to those who manage their territory.
 
 A ``User`` is only ever built after the root field or ``node`` lookup decided the caller may see
-it (``visible``). Everyone else meets a person through their ``Profile`` (graph/types/profile.py),
-governed by the person's privacy settings; ``User.profile`` goes through the same enforcement, so
-a manager reading an account sees the profile only as far as its owner allows. Settings (privacy,
-notifications, social groups) are the owner's alone.
+it (``domain.accounts.can_read_account``). Everyone else meets a person through their ``Profile``
+(graph/types/profiles.py), governed by the person's privacy settings; ``User.profile`` goes
+through the same enforcement, so a manager reading an account sees the profile only as far as its
+owner allows. Settings (privacy, notifications, social groups) are the owner's alone.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import users as user_db
 from db.users import UserRecord
-from domain.callers import Caller
-from domain.roles import can_read_accounts
+from domain.accounts import can_read_account
 from graph import ids
 from graph.context import Info
+from graph.loaders.accounts import USER_BY_ID
 from graph.types.communities import UserCommunities
 from graph.types.profiles import UserProfiles
 from graph.types.relay import Node
@@ -28,13 +26,31 @@ from graph.types.roles import UserRoles
 from graph.types.social_groups import UserSocialGroups
 from graph.types.territories import Territory
 
+_WHO_SEES = (
+    "Like the whole account, seen only by its owner and by the territory managers, moderators "
+    "of its territory and global admins."
+)
 
-@strawberry.type(description="A person's account in the territory that holds their data.")
+
+@strawberry.type(
+    description="A person's account in the territory that holds their data. Only its owner, the "
+    "territory managers and moderators of that territory and global admins see it; everyone "
+    "else meets the person through their `Profile`."
+)
 class User(UserProfiles, UserSocialGroups, UserCommunities, UserRoles, Node):
-    username: str
-    email: str
-    display_name: str
-    created_at: datetime
+    username: str = strawberry.field(
+        description="Login name, lower case, unique in the territory (3-32 of a-z, 0-9, '.', "
+        f"'_', '-'). {_WHO_SEES}"
+    )
+    email: str = strawberry.field(
+        description="Email address, unique in the territory (NFC-normalised, otherwise as "
+        f"given at registration). {_WHO_SEES}"
+    )
+    display_name: str = strawberry.field(
+        description="The name given at registration (the username if none was). The name others "
+        "see is the profile's `displayName`, under the owner's privacy settings."
+    )
+    created_at: datetime = strawberry.field(description="When the account was registered.")
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
@@ -60,58 +76,10 @@ class User(UserProfiles, UserSocialGroups, UserCommunities, UserRoles, Node):
         return await user_by_id(info, territory_id, user_id)
 
 
-async def _by_ids(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[UserRecord | None]:
-    found = await user_db.by_ids(conn, territory_id, keys)
-    return [found.get(k) for k in keys]
-
-
-def visible(caller: Caller, territory_id: str, user_id: uuid.UUID) -> bool:
-    """Oneself; or a manager, moderator or global admin of the user's territory."""
-    if caller.territory_id == territory_id and caller.user_id == str(user_id):
-        return True
-    return can_read_accounts(caller.roles, territory_id)
-
-
 async def user_by_id(info: Info, territory_id: str, user_id: uuid.UUID) -> User | None:
-    """The account if the caller may see it, else None (invisible and absent look the same)."""
-    if not visible(info.context.caller, territory_id, user_id):
+    """The active account if the caller may see it, else None (invisible and absent look the
+    same, so an id reveals nothing about whether its account exists)."""
+    if not can_read_account(info.context.caller, territory_id, user_id):
         return None
-    loader = info.context.loaders.in_territory(territory_id, "user_by_id", _by_ids, missing=None)
-    record = await loader.load(user_id)
+    record = await info.context.loaders.get(USER_BY_ID, territory_id).load(user_id)
     return None if record is None or record.status != "active" else User.from_record(record)
-
-
-@strawberry.input(description="Create an account with an invitation token.")
-class RegisterInput:
-    invitation_token: str
-    username: str = strawberry.field(description="3-32 of a-z, 0-9, '.', '_', '-'.")
-    email: str
-    password: str = strawberry.field(description="See the password policy in the README.")
-    display_name: str | None = None
-
-
-@strawberry.input(description="Log in with a username or an email address and a password.")
-class LoginInput:
-    identifier: str = strawberry.field(description="Username or email address.")
-    password: str
-    territory: str | None = strawberry.field(
-        default=None,
-        description="The account's territory id, if known: the lookup then reads only there.",
-    )
-
-
-@strawberry.type(description="A fresh access token and the refresh token that renews it.")
-class AuthPayload:
-    access_token: str = strawberry.field(description="EdDSA JWT; send as `Authorization: Bearer`.")
-    access_token_expires_at: datetime
-    refresh_token: str = strawberry.field(
-        description="Single use: `refreshSession` returns the next one."
-    )
-    user: User
-
-
-@strawberry.type
-class LogoutPayload:
-    ended_sessions: int

@@ -6,60 +6,70 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import invitations as invitation_db
-from db.invitations import InvitationRecord, InvitationUse
-from domain.roles import Role
+from db.invitations import InvitationRecord
+from domain.roles import Role, can_manage_territory
 from graph import ids
 from graph.context import Info
+from graph.loaders.invitations import INVITATION_BY_ID, USES_OF_INVITATION
 from graph.types.accounts import User
+from graph.types.relay import Node
 
 
-@strawberry.type(description="What a signup page may know about an invitation.")
+@strawberry.type(
+    description="What a signup page may know about an invitation token (anyone may ask)."
+)
 class InvitationCheck:
-    valid: bool
+    valid: bool = strawberry.field(description="Whether the token can register an account now.")
     code: str | None = strawberry.field(
-        description="Why it cannot be used (e.g. INVITATION_EXPIRED); null when valid."
+        description="Why it cannot be used: INVITATION_NOT_FOUND, INVITATION_EXPIRED, "
+        "INVITATION_REVOKED or INVITATION_EXHAUSTED; null when valid."
     )
-    territory: str | None
+    territory: str | None = strawberry.field(
+        description="The id of the territory it invites into; null when not valid."
+    )
     email_required: bool = strawberry.field(
-        description="The invitation is bound to one email address (which is not shown)."
+        description="The invitation is bound to one email address (which is not shown); false "
+        "when not valid."
     )
-    expires_at: datetime | None
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops being usable; null when not valid."
+    )
 
 
-@strawberry.input
-class CreateInvitationInput:
-    territory: str
-    email: str | None = strawberry.field(default=None, description="Bind it to one address.")
-    max_uses: int = 1
-    role: Role = Role.MEMBER
-    expires_in_hours: int = 168
-
-
-@strawberry.type(description="Who used an invitation, and when.")
-class InvitationUseType:
-    used_at: datetime
+@strawberry.type(description="One registration made with an invitation.")
+class InvitationUse:
+    used_at: datetime = strawberry.field(description="When the account was registered.")
     territory_code: strawberry.Private[str]
     user_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The account it registered; null once it is no longer active (or for "
+        "callers who may not read the territory's accounts)."
+    )
     async def user(self, info: Info) -> User | None:
         return await User.by_id(info, self.territory_code, self.user_id)
 
 
-@strawberry.type(description="An invitation into a territory (managers only).")
-class Invitation:
-    id: strawberry.ID
-    territory: str
-    email: str | None
-    max_uses: int
-    use_count: int
-    role: Role
-    expires_at: datetime
-    revoked_at: datetime | None
-    created_at: datetime
+@strawberry.type(
+    description="An invitation into a territory: seen only by that territory's managers and "
+    "global admins."
+)
+class Invitation(Node):
+    territory: str = strawberry.field(description="The id of the territory it invites into.")
+    email: str | None = strawberry.field(
+        description="The only address that may register with it; null when anyone may."
+    )
+    max_uses: int = strawberry.field(description="How many accounts it may register in all.")
+    use_count: int = strawberry.field(description="How many accounts it has registered so far.")
+    role: Role = strawberry.field(
+        description="The role it grants besides MEMBER of the territory (MEMBER: none more)."
+    )
+    expires_at: datetime = strawberry.field(description="When it stops being usable.")
+    revoked_at: datetime | None = strawberry.field(
+        description="When a manager revoked it; null while it is not revoked."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
     key: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -78,25 +88,20 @@ class Invitation:
         )
 
     @strawberry.field(description="Each registration made with it, oldest first.")
-    async def uses(self, info: Info) -> list[InvitationUseType]:
-        none: list[InvitationUse] = []
-        loader = info.context.loaders.in_territory(
-            self.territory, "invitation_uses", _uses, missing=none
-        )
+    async def uses(self, info: Info) -> list[InvitationUse]:
+        found = await info.context.loaders.get(USES_OF_INVITATION, self.territory).load(self.key)
         return [
-            InvitationUseType(used_at=u.used_at, territory_code=self.territory, user_id=u.user_id)
-            for u in await loader.load(self.key)
+            InvitationUse(used_at=u.used_at, territory_code=self.territory, user_id=u.user_id)
+            for u in found
         ]
 
 
-async def _uses(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[list[InvitationUse]]:
-    found = await invitation_db.uses_of(conn, keys)
-    return [found.get(k, []) for k in keys]
-
-
-@strawberry.type(description="A new invitation; the token is shown this once and never again.")
-class CreatedInvitation:
-    token: str
-    invitation: Invitation
+async def invitation_by_id(
+    info: Info, territory_id: str, invitation_id: uuid.UUID
+) -> Invitation | None:
+    """The invitation if the caller manages its territory, else None: to anyone else an
+    invitation that exists and one that does not look the same."""
+    if not can_manage_territory(info.context.caller.roles, territory_id):
+        return None
+    record = await info.context.loaders.get(INVITATION_BY_ID, territory_id).load(invitation_id)
+    return None if record is None else Invitation.from_record(record)

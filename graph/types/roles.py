@@ -1,48 +1,60 @@
-"""Role grants as the graph shows them, and the input that gives or takes one."""
+"""Role grants as the graph shows them, and ``User.roles``."""
 
 from __future__ import annotations
 
-import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
+import dataclasses
 
-from db import roles as role_db
+import strawberry
+
 from domain.roles import Grant, Role
 from graph.context import Info
-from graph.loaders.spec import GlobalLoader
+from graph.loaders.roles import GRANTS_OF_IDENTITY
 from graph.types.relay import PersonKey
 
-RoleEnum = strawberry.enum(Role, name="Role", description="What a role grant allows.")
+RoleEnum = strawberry.enum(
+    Role,
+    name="Role",
+    description="What a role grant allows. Every grant but GLOBAL_ADMIN holds in one territory.",
+)
+_ROLE_VALUES = {
+    Role.GLOBAL_ADMIN: "Everything, in every territory: names territory managers and global "
+    "admins. Has no territory; only global admins grant it (or an invitation into `global`).",
+    Role.TERRITORY_MANAGER: "Runs one territory: invites people into it, grants and revokes "
+    "its MODERATOR, CONTENT_CREATOR and MEMBER roles, reads its accounts. Only global admins "
+    "grant it.",
+    Role.MODERATOR: "Reads the accounts of one territory, for moderation.",
+    Role.CONTENT_CREATOR: "Marks a content creator of one territory; no operation checks it yet.",
+    Role.MEMBER: "Belongs to one territory: every account holds it in its own.",
+}
+# Strawberry takes value descriptions only from values declared with ``strawberry.enum_value``,
+# which would turn ``domain.roles.Role`` into a GraphQL type; the graph describes them instead.
+RoleEnum.__strawberry_definition__.values = [  # type: ignore[attr-defined]
+    dataclasses.replace(value, description=_ROLE_VALUES[Role(value.value)])
+    for value in RoleEnum.__strawberry_definition__.values  # type: ignore[attr-defined]
+]
 
 
 @strawberry.type(description="One role a user holds, in one territory or (global admin) all.")
 class RoleGrant:
-    role: Role
-    territory: str | None = strawberry.field(description="Territory id; null for global admin.")
-
-
-@strawberry.input(description="A role grant to give or take.")
-class RoleChangeInput:
-    user_id: strawberry.ID
-    role: Role
+    role: Role = strawberry.field(description="What the grant allows.")
     territory: str | None = strawberry.field(
-        default=None, description="Territory id; omit for global admin."
+        description="The territory id it holds in; null for GLOBAL_ADMIN (every territory)."
     )
 
-
-async def _grants(conn: AsyncConnection, keys: list[bytes]) -> list[list[Grant]]:
-    found = await role_db.active_grants(conn, keys)
-    return [found.get(k, []) for k in keys]
-
-
-GRANTS_OF_IDENTITY = GlobalLoader("roles.grants_of_identity", _grants)
+    @classmethod
+    def from_grant(cls, grant: Grant) -> RoleGrant:
+        return cls(role=grant.role, territory=grant.territory_id)
 
 
 @strawberry.type
 class UserRoles(PersonKey):
     """``User.roles``."""
 
-    @strawberry.field(description="Active role grants, read fresh (tokens may lag until refresh).")
+    @strawberry.field(
+        description="Active role grants, read fresh: an access token carries the grants of its "
+        "last login or refresh."
+    )
     async def roles(self, info: Info) -> list[RoleGrant]:
         ihash = info.context.services.config.identity(self.territory_code, self.user_id)
         grants = await info.context.loaders.get_global(GRANTS_OF_IDENTITY).load(ihash)
-        return [RoleGrant(role=g.role, territory=g.territory_id) for g in grants]
+        return [RoleGrant.from_grant(g) for g in grants]

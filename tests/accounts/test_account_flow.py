@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from db.engines import Database
-from db.models import audit_log, invitation_tokens, invitation_uses, sessions, users
+from db.models import invitation_tokens, invitation_uses, sessions, users
 from domain.accounts import identity_hash
 from graph.ids import decode
 from tests.authkit import (
@@ -17,10 +18,13 @@ from tests.authkit import (
     ME,
     PASSWORD,
     REFRESH,
+    account,
+    audit_actions_since,
     bootstrap,
     call,
     cli,
     codes,
+    last_audit_id,
     login,
     register,
     server_of,
@@ -28,20 +32,6 @@ from tests.authkit import (
     user_count,
 )
 from unityplan.settings import Settings
-
-
-async def audit_actions(db: Database, since_id: int) -> list[str]:
-    async with db.connect("main") as conn:
-        rows = await conn.execute(
-            select(audit_log.c.action).where(audit_log.c.id > since_id).order_by(audit_log.c.id)
-        )
-        return list(rows.scalars())
-
-
-async def last_audit_id(db: Database) -> int:
-    async with db.connect("main") as conn:
-        rows = await conn.execute(select(audit_log.c.id).order_by(audit_log.c.id.desc()).limit(1))
-        return int(rows.scalar() or 0)
 
 
 @pytest.mark.parametrize("territory", ["dk", "se"])  # main server, second server
@@ -101,7 +91,7 @@ async def test_bootstrap_register_login_me_refresh_logout(
     me = await call(auth_client, ME, token=second["accessToken"])
     assert codes(me) == ["UNAUTHENTICATED"]
 
-    actions = await audit_actions(db, before_audit)
+    actions = await audit_actions_since(db, before_audit)
     assert actions[0] == "invitation.created"
     assert "user.registered" in actions
     assert "auth.login_succeeded" in actions
@@ -137,7 +127,7 @@ async def test_replayed_refresh_token_revokes_the_family(
     replay = await call(auth_client, REFRESH, {"t": first["refreshToken"]})
     assert codes(replay) == ["UNAUTHENTICATED"]
     assert "already used" in replay["errors"][0]["message"]
-    assert await audit_actions(db, before_audit) == ["auth.refresh_reused"]
+    assert await audit_actions_since(db, before_audit) == ["auth.refresh_reused"]
 
     # The whole family is gone: the latest refresh token and its access token too.
     assert codes(await call(auth_client, REFRESH, {"t": second["refreshToken"]})) == [
@@ -228,3 +218,21 @@ async def test_wrong_password_and_unknown_user_look_the_same(
     assert codes(wrong) == codes(unknown) == ["INVALID_CREDENTIALS"]
     assert wrong["errors"][0]["message"] == unknown["errors"][0]["message"]
     assert await user_count(db, "dk") >= 1
+
+
+async def test_concurrent_refreshes_of_one_token_yield_one_live_child(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    for territory in ("dk", "se"):
+        me = await account(auth_client, db, territory)
+        results = await asyncio.gather(
+            *(call(auth_client, REFRESH, {"t": me["refreshToken"]}) for _ in range(5))
+        )
+        winners = [b for b in results if "errors" not in b]
+        assert len(winners) <= 1
+        assert all(codes(b) == ["UNAUTHENTICATED"] for b in results if "errors" in b)
+        for body in winners:  # the reuse revoked the family: the child is dead too
+            child = body["data"]["refreshSession"]
+            assert codes(await call(auth_client, REFRESH, {"t": child["refreshToken"]})) == [
+                "UNAUTHENTICATED"
+            ]
