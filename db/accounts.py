@@ -27,12 +27,13 @@ from sqlalchemy import column, func, literal, select, table, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import audit, invitations, registry, roles, sessions, users
+from db import audit, invitations, roles, sessions, users
+from db import territories as registry
 from db.audit import AuditAction
 from db.authstate import AuthState
 from db.engines import Database
 from db.invitations import InvitationRecord
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from db.users import Credentials, UserRecord
 from domain import passwords
 from domain.accounts import identity_hash, new_secret, secret_hash

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from db import registry
+from db import territories as registry
 from domain.errors import NotFound
 from domain.territories import TerritoryKind, validate_territory_id
 from graph.context import Info

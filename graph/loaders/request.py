@@ -12,9 +12,9 @@ from typing import Any, TypeVar, cast
 
 from aiodataloader import DataLoader
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from domain.callers import ANONYMOUS, Caller
 from domain.territories import TerritoryStatus
 from graph.loaders.spec import GlobalLoader, Scope, TerritoryLoader

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from domain.territories import TerritoryKind
 from graph import ids
 from graph.context import Info
