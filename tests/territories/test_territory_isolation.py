@@ -15,6 +15,9 @@ from db.models import communities
 from tests.conftest import ON_SECOND, StatementCounter, error_codes, gql
 
 TERRITORIES = ["dk", "no", "se", "fn_sami", "c_dk_aarhus"]
+# Sorts before every other slug, so the first page shows it however many communities other
+# tests have created.
+SHARED = "0-shared"
 
 
 def server_of(territory_id: str) -> str:
@@ -30,17 +33,15 @@ async def same_slug_everywhere(db: Database) -> None:
     """Every territory holds a row with the same slug, so a mis-routed statement would find one."""
     for tid in TERRITORIES:
         async with db.transaction(server_of(tid), tid) as conn:
-            await conn.execute(delete(communities).where(communities.c.slug == "shared"))
+            await conn.execute(delete(communities).where(communities.c.slug == SHARED))
             await conn.execute(
-                insert(communities).values(id=uuid.uuid4(), slug="shared", name=marker(tid))
+                insert(communities).values(id=uuid.uuid4(), slug=SHARED, name=marker(tid))
             )
 
 
 async def names(db: Database, server: str, territory_id: str) -> set[str]:
     async with db.connect(server, territory_id) as conn:
-        result = await conn.execute(
-            select(communities.c.name).where(communities.c.slug == "shared")
-        )
+        result = await conn.execute(select(communities.c.name).where(communities.c.slug == SHARED))
         return set(result.scalars())
 
 
@@ -53,7 +54,7 @@ async def test_same_pooled_connection_switches_territory(settings: object, db: D
             async with single.connect("main", tid) as conn:
                 pids.add((await conn.execute(text("SELECT pg_backend_pid()"))).scalar())
                 rows = await conn.execute(
-                    select(communities.c.name).where(communities.c.slug == "shared")
+                    select(communities.c.name).where(communities.c.slug == SHARED)
                 )
                 assert set(rows.scalars()) == {marker(tid)}
         assert len(pids) == 1, "the test must really reuse one pooled connection"

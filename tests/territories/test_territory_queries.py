@@ -83,10 +83,12 @@ def test_every_part_of_the_area_is_described(name: str) -> None:
     else:
         assert isinstance(graphql_type, GraphQLObjectType)
         parts = {k: f.description for k, f in graphql_type.fields.items()}
+        for field_name, field in graphql_type.fields.items():
+            parts |= {f"{field_name}({a})": arg.description for a, arg in field.args.items()}
     assert [part for part, text in parts.items() if not text] == []
 
 
-@pytest.mark.parametrize("root", ["territories", "territory"])
+@pytest.mark.parametrize("root", ["territories", "territory", "communities"])
 def test_root_queries_and_their_arguments_are_described(root: str) -> None:
     field = schema._schema.query_type.fields[root]  # type: ignore[union-attr]
     assert field.description
