@@ -352,7 +352,7 @@ class CommunityMutations:
     @strawberry.mutation(
         description="Leave a community. The last admin cannot leave before appointing another "
         "(BAD_USER_INPUT); BAD_USER_INPUT for a malformed id; NOT_FOUND for a missing community "
-        "of your territory.",
+        "of your territory or an invite-only one you cannot see.",
         permission_classes=[IsAuthenticated],
     )
     async def leave_community(
@@ -363,8 +363,10 @@ class CommunityMutations:
         was_member = False
         if user_id is not None:  # accounts of other territories are members of none here
             async with territory_change(info, territory_id) as change:
-                await _lock(change, key)
+                record = await _lock(change, key)
                 role = await community_db.role_of(change.conn, key, user_id)
+                if role is None and _hidden(info, record, None):
+                    raise NotFound("No such community.", field=COMMUNITY_ID)
                 if role is not None:
                     with input_field(COMMUNITY_ID):
                         check_admins_remain(

@@ -394,6 +394,17 @@ async def test_leaving_an_invite_only_community_hides_it(
     assert left["leaveCommunity"] == {"community": None, "wasMember": True}
 
 
+async def test_leave_does_not_reveal_invite_only_communities(
+    auth_client: httpx.AsyncClient, people: dict[str, Any]
+) -> None:
+    """A non-member got `false` for an invite-only community and NOT_FOUND for a missing one."""
+    closed = await create(auth_client, people, "INVITE_ONLY")
+    missing = ids.encode("Community", people["territory"], str(uuid.uuid4()))
+    for community in (closed["id"], missing):
+        refused = await call(auth_client, LEAVE, {"id": community}, token(people, "alice"))
+        assert fields(refused) == [("NOT_FOUND", "communityId")]
+
+
 # --- removeCommunityMember
 
 
