@@ -18,7 +18,7 @@ import strawberry
 
 from db.communities import CommunityRecord, MemberCursor, MembershipRecord
 from domain.communities import CommunityRole as DomainCommunityRole
-from domain.communities import account_in, can_list_members
+from domain.communities import account_in, can_list_members, hidden_from
 from domain.errors import BadUserInput
 from graph import ids
 from graph.context import Info
@@ -175,10 +175,16 @@ async def community_node(info: Info, record: CommunityRecord) -> Community | Non
 
 
 async def community_by_id(info: Info, territory_id: str, key: uuid.UUID) -> Community | None:
-    """A community visible to the caller, or None (invisible and absent look the same)."""
+    """A community visible to the caller, or None (invisible and absent look the same): an
+    invite-only one only to its members and the territory's managers, as everywhere else."""
     record = await info.context.loaders.get(COMMUNITY_BY_ID, territory_id).load(key)
-    if record is None or not record.is_public:
+    if record is None:
         return None
+    if not record.is_public:
+        role = await viewer_role(info, territory_id, key)
+        caller_roles = info.context.caller.roles
+        if hidden_from(caller_roles, territory_id, is_public=False, caller_community_role=role):
+            return None
     return await community_node(info, record)
 
 

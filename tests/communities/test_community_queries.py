@@ -137,6 +137,26 @@ async def test_a_malformed_member_cursor_is_bad_user_input(
     assert codes(body) == ["BAD_USER_INPUT"]
 
 
+async def test_node_shows_an_invite_only_community_to_members_and_managers(
+    auth_client: httpx.AsyncClient, dk: dict[str, Any]
+) -> None:
+    """A member got NOT_FOUND from `node` for a community listed in their `me.communities`."""
+    closed = await create(auth_client, dk["manager"], "INVITE_ONLY")
+    seen = {"slug": closed["slug"], "visibility": "INVITE_ONLY"}
+    assert (
+        ok(await call(auth_client, NODE, {"id": closed["id"]}, dk["manager"]["accessToken"]))[
+            "node"
+        ]
+        == seen
+    )
+    for token in (dk["bob"]["accessToken"], dk["outsider"]["accessToken"], None):
+        assert codes(await call(auth_client, NODE, {"id": closed["id"]}, token)) == ["NOT_FOUND"]
+    added = {"c": closed["id"], "u": dk["bob"]["user"]["id"]}
+    ok(await call(auth_client, ADD, added, dk["manager"]["accessToken"]))
+    bob = dk["bob"]["accessToken"]
+    assert ok(await call(auth_client, NODE, {"id": closed["id"]}, bob))["node"] == seen
+
+
 # --- what the schema promises for this area
 
 
