@@ -1,4 +1,9 @@
-"""Reads of a territory's communities. Callers pass a connection already routed to the territory."""
+"""A territory's communities and their memberships. Callers pass a connection already routed to
+the territory.
+
+Membership changes lock the community row first (``lock_community``), so two concurrent changes
+of one community serialise and the "at least one admin" rule cannot be raced.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    cast,
+    column,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+    values,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import communities
+from db.models import communities, community_memberships
+from domain.communities import CommunityRole
+from domain.errors import AlreadyExists
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +48,23 @@ class CommunityRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class MembershipRecord:
+    community_id: uuid.UUID
+    user_id: uuid.UUID
+    role: CommunityRole
+    joined_at: datetime
+
+
+PublicPageKey = tuple[str | None, int]
+"""(slug after which the page starts, or None for the first page; rows to read)."""
+
+MemberCursor = tuple[datetime, uuid.UUID]
+"""A member's place in a community's member list: (joined at, user id)."""
+
+MemberPageKey = tuple[uuid.UUID, MemberCursor | None, int]
+"""(community, cursor after which the page starts or None, rows to read)."""
+
 COLUMNS = (
     communities.c.id,
     communities.c.slug,
@@ -31,6 +72,13 @@ COLUMNS = (
     communities.c.description,
     communities.c.is_public,
     communities.c.created_at,
+)
+
+_MEMBERSHIP = (
+    community_memberships.c.community_id,
+    community_memberships.c.user_id,
+    community_memberships.c.role,
+    community_memberships.c.joined_at,
 )
 
 
@@ -47,27 +95,229 @@ def record(territory_id: str, row: Sequence[object]) -> CommunityRecord:
     )
 
 
-def _records(territory_id: str, rows: Sequence[Sequence[object]]) -> list[CommunityRecord]:
-    return [record(territory_id, row) for row in rows]
+def _membership(row: Sequence[object]) -> MembershipRecord:
+    return MembershipRecord(
+        community_id=row[0],  # type: ignore[arg-type]
+        user_id=row[1],  # type: ignore[arg-type]
+        role=CommunityRole(str(row[2])),
+        joined_at=row[3],  # type: ignore[arg-type]
+    )
+
+
+# --- reads
 
 
 async def by_ids(
     conn: AsyncConnection, territory_id: str, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, CommunityRecord]:
     result = await conn.execute(select(*COLUMNS).where(communities.c.id.in_(list(ids))))
-    return {rec.id: rec for rec in _records(territory_id, result.all())}
+    return {rec.id: rec for rec in (record(territory_id, row) for row in result.all())}
 
 
-async def public_page(
-    conn: AsyncConnection, territory_id: str, *, after_slug: str | None, limit: int
-) -> list[CommunityRecord]:
-    """Public communities by slug, keyset-paginated."""
-    query = (
+async def public_pages(
+    conn: AsyncConnection, territory_id: str, keys: Sequence[PublicPageKey]
+) -> list[list[CommunityRecord]]:
+    """Pages of public communities by slug (keyset), one per key, in ONE statement: a LATERAL
+    join runs the page query once per (after, limit) pair."""
+    if not keys:
+        return []
+    wanted = values(
+        column("idx", Integer), column("after_slug", String), column("lim", Integer), name="k"
+    ).data([(i, after, limit) for i, (after, limit) in enumerate(keys)])
+    page = (
         select(*COLUMNS)
-        .where(communities.c.is_public.is_(True))
+        .where(
+            communities.c.is_public.is_(True),
+            or_(wanted.c.after_slug.is_(None), communities.c.slug > wanted.c.after_slug),
+        )
         .order_by(communities.c.slug)
-        .limit(limit)
+        .limit(wanted.c.lim)
+        .lateral("page")
     )
-    if after_slug is not None:
-        query = query.where(communities.c.slug > after_slug)
-    return _records(territory_id, (await conn.execute(query)).all())
+    rows = await conn.execute(
+        select(wanted.c.idx, *page.c)
+        .select_from(wanted.join(page, true()))
+        .order_by(wanted.c.idx, page.c.slug)
+    )
+    found: list[list[CommunityRecord]] = [[] for _ in keys]
+    for row in rows:
+        found[row[0]].append(record(territory_id, row[1:]))
+    return found
+
+
+async def of_users(
+    conn: AsyncConnection, territory_id: str, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[MembershipRecord, CommunityRecord]]]:
+    """Each user's memberships with their communities, oldest first, in one statement."""
+    rows = await conn.execute(
+        select(*_MEMBERSHIP, *COLUMNS)
+        .select_from(
+            community_memberships.join(
+                communities, communities.c.id == community_memberships.c.community_id
+            )
+        )
+        .where(community_memberships.c.user_id.in_(list(user_ids)))
+        .order_by(community_memberships.c.user_id, community_memberships.c.joined_at)
+    )
+    found: dict[uuid.UUID, list[tuple[MembershipRecord, CommunityRecord]]] = {}
+    for row in rows:
+        membership = _membership(row[:4])
+        found.setdefault(membership.user_id, []).append((membership, record(territory_id, row[4:])))
+    return found
+
+
+async def member_pages(
+    conn: AsyncConnection, keys: Sequence[MemberPageKey]
+) -> list[list[MembershipRecord]]:
+    """Pages of members by (joined_at, user id), keyset-paginated, one per key, in ONE statement:
+    a LATERAL join runs the page query once per (community, after, limit)."""
+    if not keys:
+        return []
+    wanted = values(
+        column("idx", Integer),
+        column("community_id", UUID(as_uuid=True)),
+        column("after_at", DateTime(timezone=True)),
+        column("after_user", UUID(as_uuid=True)),
+        column("lim", Integer),
+        name="k",
+    ).data(
+        [
+            (i, community, *(after or (None, None)), limit)
+            for i, (community, after, limit) in enumerate(keys)
+        ]
+    )
+    m = community_memberships.c
+    # A NULL in VALUES is rendered untyped (text): the cast keeps the comparison typed.
+    after = tuple_(
+        cast(wanted.c.after_at, DateTime(timezone=True)), cast(wanted.c.after_user, UUID)
+    )
+    page = (
+        select(*_MEMBERSHIP)
+        .where(
+            m.community_id == wanted.c.community_id,
+            or_(
+                wanted.c.after_at.is_(None),
+                tuple_(m.joined_at, m.user_id) > after,
+            ),
+        )
+        .order_by(m.joined_at, m.user_id)
+        .limit(wanted.c.lim)
+        .lateral("page")
+    )
+    rows = await conn.execute(
+        select(wanted.c.idx, *page.c)
+        .select_from(wanted.join(page, true()))
+        .order_by(wanted.c.idx, page.c.joined_at, page.c.user_id)
+    )
+    found: list[list[MembershipRecord]] = [[] for _ in keys]
+    for row in rows:
+        found[row[0]].append(_membership(row[1:]))
+    return found
+
+
+# --- inside a mutation's transaction
+
+
+async def lock_community(
+    conn: AsyncConnection, territory_id: str, community_id: uuid.UUID
+) -> CommunityRecord | None:
+    row = (
+        await conn.execute(
+            select(*COLUMNS).where(communities.c.id == community_id).with_for_update()
+        )
+    ).first()
+    return None if row is None else record(territory_id, row)
+
+
+async def role_of(
+    conn: AsyncConnection, community_id: uuid.UUID, user_id: uuid.UUID
+) -> CommunityRole | None:
+    found = (
+        await conn.execute(
+            select(community_memberships.c.role).where(
+                community_memberships.c.community_id == community_id,
+                community_memberships.c.user_id == user_id,
+            )
+        )
+    ).scalar()
+    return None if found is None else CommunityRole(str(found))
+
+
+async def admin_count(conn: AsyncConnection, community_id: uuid.UUID) -> int:
+    query = select(func.count()).where(
+        community_memberships.c.community_id == community_id,
+        community_memberships.c.role == CommunityRole.ADMIN.value,
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def create_community(
+    conn: AsyncConnection,
+    territory_id: str,
+    *,
+    slug: str,
+    name: str,
+    description: str,
+    is_public: bool,
+    creator: uuid.UUID | None,
+) -> CommunityRecord:
+    """A new community; its creator (if an account of this territory) becomes its admin."""
+    community_id = uuid.uuid4()
+    try:
+        async with conn.begin_nested():
+            row = (
+                await conn.execute(
+                    communities.insert()
+                    .values(
+                        id=community_id,
+                        slug=slug,
+                        name=name,
+                        description=description,
+                        is_public=is_public,
+                        created_by=creator,
+                    )
+                    .returning(*COLUMNS)
+                )
+            ).one()
+    except IntegrityError:
+        raise AlreadyExists(
+            f"A community with the slug '{slug}' already exists here.", field="slug"
+        ) from None
+    if creator is not None:
+        await add(conn, community_id, creator, CommunityRole.ADMIN)
+    return record(territory_id, row)
+
+
+async def add(
+    conn: AsyncConnection, community_id: uuid.UUID, user_id: uuid.UUID, role: CommunityRole
+) -> bool:
+    """Add a member; False when already a member (their role is left as it is)."""
+    result = await conn.execute(
+        pg_insert(community_memberships)
+        .values(community_id=community_id, user_id=user_id, role=role.value)
+        .on_conflict_do_nothing()
+    )
+    return bool(result.rowcount)
+
+
+async def remove(conn: AsyncConnection, community_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    result = await conn.execute(
+        delete(community_memberships).where(
+            community_memberships.c.community_id == community_id,
+            community_memberships.c.user_id == user_id,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def set_role(
+    conn: AsyncConnection, community_id: uuid.UUID, user_id: uuid.UUID, role: CommunityRole
+) -> None:
+    await conn.execute(
+        update(community_memberships)
+        .where(
+            community_memberships.c.community_id == community_id,
+            community_memberships.c.user_id == user_id,
+        )
+        .values(role=role.value)
+    )

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.dialects.postgresql import insert
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.models import communities
 from db.provisioning import create_territory

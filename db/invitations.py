@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.audit import AuditAction, AuditEntry, record_with
 from db.engines import Database
 from db.models import invitation_tokens, invitation_uses
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from domain.accounts import secret_hash
 from domain.invitations import InvitationState, new_token
 from domain.roles import Role

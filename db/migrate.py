@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.schema import CreateSchema, DropSchema
 
 from alembic import command
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.models import GLOBAL_SCHEMA, TERRITORY_PLACEHOLDER
 from domain.territories import TerritoryStatus, schema_name

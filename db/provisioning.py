@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.migrate import migration_lock, upgrade_territory
 from domain.errors import BadUserInput

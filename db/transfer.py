@@ -42,7 +42,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import REGCLASS, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.migrate import (
     ALEMBIC_DIR,

@@ -9,12 +9,14 @@ person. Every community keeps at least one admin, so it never ends up unmanageab
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from enum import StrEnum
 
+from domain.callers import Caller
 from domain.errors import BadUserInput
 from domain.profiles import clean_text
-from domain.roles import can_manage_territory
+from domain.roles import can_manage_territory, is_global_admin
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 SLUG_MAX = 64
@@ -23,6 +25,8 @@ DESCRIPTION_MAX = 2000
 
 
 class CommunityRole(StrEnum):
+    """A member's standing in one community; only admins (and territory managers) manage it."""
+
     MEMBER = "member"
     MODERATOR = "moderator"
     ADMIN = "admin"
@@ -57,6 +61,36 @@ def can_manage_members(
     return caller_community_role is CommunityRole.ADMIN or can_manage_territory(
         caller_roles, territory_id
     )
+
+
+def account_in(caller: Caller, territory_id: str) -> uuid.UUID | None:
+    """The caller's user id when they are an account of ``territory_id``: only those hold
+    memberships there (a person of another territory joins communities of their own)."""
+    if caller.user_id is None or caller.territory_id != territory_id:
+        return None
+    return uuid.UUID(caller.user_id)
+
+
+def hidden_from(
+    caller_roles: Iterable[str],
+    territory_id: str,
+    *,
+    is_public: bool,
+    caller_community_role: CommunityRole | None,
+) -> bool:
+    """An invite-only community is invisible to all but its members and the territory's
+    managers: to anyone else it must look like a missing one (NOT_FOUND, never FORBIDDEN)."""
+    return (
+        not is_public
+        and caller_community_role is None
+        and not can_manage_territory(caller_roles, territory_id)
+    )
+
+
+def can_list_members(caller: Caller, territory_id: str) -> bool:
+    """Member lists are for accounts of the community's territory (and global admins); each
+    member's profile is still shown only as far as that member's privacy allows."""
+    return caller.territory_id == territory_id or is_global_admin(caller.roles)
 
 
 def check_admins_remain(admin_count: int, *, losing_admin: bool) -> None:

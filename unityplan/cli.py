@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import create_territory, ensure_database

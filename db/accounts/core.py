@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from db import registry, users
+from db import territories as registry
+from db import users
 from db.engines import Database
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from db.users import UserRecord
 from domain.accounts import identity_hash
 from domain.errors import NotFound

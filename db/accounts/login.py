@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from sqlalchemy import column, func, literal, select, table, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import audit, registry, roles, sessions, users
+from db import audit, roles, sessions, users
+from db import territories as registry
 from db.accounts.core import AuthConfig, IssuedSession, active_territory
 from db.audit import AuditAction
 from db.authstate import AuthState

@@ -21,10 +21,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.extensions import SchemaExtension
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.models import TERRITORY_PLACEHOLDER
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from domain.callers import ANONYMOUS, Caller
 from domain.territories import TerritoryStatus, schema_name
 from graph.loaders.spec import GlobalLoader, Scope, TerritoryLoader

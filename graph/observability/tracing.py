@@ -7,7 +7,7 @@ Span tree of one request::
         graphql.parse
         graphql.validate
         graphql.execute
-          dataloader public_communities (loader, territory, keys)
+          dataloader communities.public_page (loader, territory, keys)
             SELECT                      (CLIENT; db.system.name, server, db.query.text)
 
 Strawberry's own ``OpenTelemetryExtension`` is not used: it opens a span for every resolver (and

@@ -9,23 +9,25 @@ from the mixins at the end of this module.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import communities as community_db
-from db import memberships as membership_db
-from db.communities import CommunityRecord
-from db.memberships import MembershipRecord
+from db.communities import CommunityRecord, MemberCursor, MembershipRecord
 from domain.communities import CommunityRole as DomainCommunityRole
+from domain.communities import account_in, can_list_members, hidden_from
 from domain.errors import BadUserInput
-from domain.roles import is_global_admin
 from graph import ids
 from graph.context import Info
+from graph.loaders.communities import (
+    COMMUNITY_BY_ID,
+    MEMBER_PAGE,
+    MEMBERSHIPS_OF_USER,
+    PUBLIC_PAGE,
+)
 from graph.types.profiles import PersonProfile
 from graph.types.relay import Connection, Node, PersonKey, connection, hub_type, page_size
 
@@ -34,24 +36,56 @@ if TYPE_CHECKING:
 
 TERRITORIES = "graph.types.territories"
 
+
+def _describe_values(enum: type[Enum], descriptions: Mapping[Enum, str]) -> None:
+    """Per-value descriptions for an enum the domain owns (it cannot carry Strawberry's
+    ``enum_value``); every value must have one, checked at import."""
+    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+    for value in definition.values:
+        value.description = descriptions[enum(value.value)]
+
+
 CommunityRole = strawberry.enum(
-    DomainCommunityRole, name="CommunityRole", description="A member's role in one community."
+    DomainCommunityRole,
+    name="CommunityRole",
+    description="A member's role in one community; a community always keeps at least one ADMIN.",
+)
+_describe_values(
+    DomainCommunityRole,
+    {
+        DomainCommunityRole.MEMBER: "Belongs to the community.",
+        DomainCommunityRole.MODERATOR: "A member trusted to moderate; manages no memberships.",
+        DomainCommunityRole.ADMIN: "Adds and removes members and changes their roles.",
+    },
 )
 
 
-@strawberry.enum(description="Who may join a community.")
+@strawberry.enum(description="Who may find and join a community.")
 class CommunityVisibility(Enum):
-    PUBLIC = "public"
-    INVITE_ONLY = "invite_only"
+    PUBLIC = strawberry.enum_value(
+        "public",
+        description="Listed for everyone; accounts of its territory join it themselves.",
+    )
+    INVITE_ONLY = strawberry.enum_value(
+        "invite_only",
+        description="Unlisted and invisible to non-members (NOT_FOUND for them); people join "
+        "when an admin or a territory manager adds them.",
+    )
 
 
 @strawberry.type(description="A community of people inside one territory.")
 class Community(Node):
-    slug: str
-    name: str
-    description: str
-    visibility: CommunityVisibility
-    created_at: datetime
+    key: strawberry.Private[uuid.UUID]
+    slug: str = strawberry.field(
+        description="Unique within its territory: lower-case letters and digits in groups "
+        "joined by single hyphens, at most 64 characters (`repair-cafe`)."
+    )
+    name: str = strawberry.field(description="Display name, one line of at most 120 characters.")
+    description: str = strawberry.field(
+        description="What the community is about; may span lines. Empty when none was given."
+    )
+    visibility: CommunityVisibility = strawberry.field(description="Who may find and join it.")
+    created_at: datetime = strawberry.field(description="When it was created (ISO 8601, UTC).")
     territory: Annotated[Territory, strawberry.lazy(TERRITORIES)] = strawberry.field(
         description="The territory whose schema holds this community."
     )
@@ -61,6 +95,7 @@ class Community(Node):
         """``territory`` is shared by every community of a page: a plain attribute, no resolver."""
         return cls(
             id=strawberry.ID(ids.encode("Community", record.territory_id, str(record.id))),
+            key=record.id,
             slug=record.slug,
             name=record.name,
             description=record.description,
@@ -73,17 +108,58 @@ class Community(Node):
 
     @strawberry.field(description="Your role here; null when you are not a member.")
     async def viewer_role(self, info: Info) -> DomainCommunityRole | None:
-        return await viewer_role(info, self.territory.code, uuid.UUID(ids.decode(self.id).key))
+        return await viewer_role(info, self.territory.code, self.key)
 
     @strawberry.field(
-        description="Members by join date, each with their profile as they let you see it. Null "
-        "unless you are an account of this community's territory."
+        description="Members, oldest membership first, each with their profile as they let you "
+        "see it. Null unless you are an account of this community's territory (or a global "
+        "admin)."
     )
     async def members(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 0 to 100; 20 when omitted."),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="`endCursor` of the previous page; omit for the first."
+            ),
+        ] = None,
     ) -> Connection[CommunityMember] | None:
-        key = uuid.UUID(ids.decode(self.id).key)
-        return await members(info, self.territory.code, key, first=first, after=after)
+        return await members(info, self.territory.code, self.key, first=first, after=after)
+
+
+@strawberry.type(description="A member of a community, as its member list shows them.")
+class CommunityMember(PersonProfile):
+    role: DomainCommunityRole = strawberry.field(description="Their role in the community.")
+    joined_at: datetime = strawberry.field(description="When they became a member (ISO 8601, UTC).")
+
+    @strawberry.field(
+        name="userId",
+        description="Their account's id (a `User` id): what `removeCommunityMember` and "
+        "`setCommunityMemberRole` take. Reading the account itself follows `User`'s rules.",
+    )
+    def account_id(self) -> strawberry.ID:
+        return strawberry.ID(ids.encode("User", self.territory_code, str(self.user_id)))
+
+    @classmethod
+    def from_record(cls, territory_id: str, record: MembershipRecord) -> CommunityMember:
+        return cls(
+            role=record.role,
+            joined_at=record.joined_at,
+            territory_code=territory_id,
+            user_id=record.user_id,
+        )
+
+
+@strawberry.type(description="A community someone belongs to, with their role in it.")
+class CommunityMembership:
+    community: Community = strawberry.field(description="The community.")
+    role: DomainCommunityRole = strawberry.field(description="Their role in it.")
+    joined_at: datetime = strawberry.field(description="When they became a member (ISO 8601, UTC).")
 
 
 async def _territory_node(info: Info, territory_id: str) -> Territory | None:
@@ -92,33 +168,24 @@ async def _territory_node(info: Info, territory_id: str) -> Territory | None:
     return None if record is None else territory.from_record(record)
 
 
-async def _by_ids(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[CommunityRecord | None]:
-    found = await community_db.by_ids(conn, territory_id, keys)
-    return [found.get(k) for k in keys]
-
-
-async def _public_pages(
-    conn: AsyncConnection, territory_id: str, keys: list[tuple[str | None, int]]
-) -> list[list[CommunityRecord]]:
-    # Distinct (after, limit) pairs are few per document (one per distinct argument set).
-    return [
-        await community_db.public_page(conn, territory_id, after_slug=after, limit=limit)
-        for after, limit in keys
-    ]
+async def community_node(info: Info, record: CommunityRecord) -> Community | None:
+    """``record`` as a node of its territory; None when the territory is not active."""
+    territory = await _territory_node(info, record.territory_id)
+    return None if territory is None else Community.from_record(record, territory)
 
 
 async def community_by_id(info: Info, territory_id: str, key: uuid.UUID) -> Community | None:
-    """A community visible to the caller, or None (invisible and absent look the same)."""
-    loader = info.context.loaders.in_territory(
-        territory_id, "community_by_id", _by_ids, missing=None
-    )
-    record = await loader.load(key)
-    if record is None or not record.is_public:
+    """A community visible to the caller, or None (invisible and absent look the same): an
+    invite-only one only to its members and the territory's managers, as everywhere else."""
+    record = await info.context.loaders.get(COMMUNITY_BY_ID, territory_id).load(key)
+    if record is None:
         return None
-    territory = await _territory_node(info, territory_id)
-    return None if territory is None else Community.from_record(record, territory)
+    if not record.is_public:
+        role = await viewer_role(info, territory_id, key)
+        caller_roles = info.context.caller.roles
+        if hidden_from(caller_roles, territory_id, is_public=False, caller_community_role=role):
+            return None
+    return await community_node(info, record)
 
 
 async def public_communities(
@@ -126,17 +193,11 @@ async def public_communities(
 ) -> Connection[Community]:
     limit = page_size(first)
     after_slug = ids.decode_cursor(after)
-    no_rows: list[CommunityRecord] = []
-    loader = info.context.loaders.in_territory(
-        territory_id, "public_communities", _public_pages, missing=no_rows
-    )
-    rows = await loader.load((after_slug, limit + 1))
+    rows = await info.context.loaders.get(PUBLIC_PAGE, territory_id).load((after_slug, limit + 1))
     territory = await _territory_node(info, territory_id)
-    if territory is None:  # the loader answered `no_rows` for an unknown or inactive territory
-        rows = []
-    by_id = info.context.loaders.in_territory(
-        territory_id, "community_by_id", _by_ids, missing=None
-    )
+    if territory is None:  # the loader answered nothing for an unknown or inactive territory
+        rows = ()
+    by_id = info.context.loaders.get(COMMUNITY_BY_ID, territory_id)
     for row in rows:
         by_id.prime(row.id, row)
     return connection(
@@ -148,85 +209,46 @@ async def public_communities(
     )
 
 
-Joined = list[tuple[MembershipRecord, CommunityRecord]]
-
-
-@strawberry.type(description="A member of a community.")
-class CommunityMember(PersonProfile):
-    role: DomainCommunityRole
-    joined_at: datetime
-
-
-@strawberry.type(description="A community someone belongs to, with their role in it.")
-class CommunityMembership:
-    community: Community
-    role: DomainCommunityRole
-    joined_at: datetime
-
-
-async def community_node(info: Info, record: CommunityRecord) -> Community | None:
-    territory = await _territory_node(info, record.territory_id)
-    return None if territory is None else Community.from_record(record, territory)
-
-
-async def _of_users(
-    conn: AsyncConnection, territory_id: str, keys: list[uuid.UUID]
-) -> list[Joined]:
-    found = await membership_db.of_users(conn, territory_id, keys)
-    return [found.get(k, []) for k in keys]
-
-
-def memberships_loader(info: Info, territory_id: str) -> DataLoader[uuid.UUID, Joined]:
-    none: Joined = []
-    return info.context.loaders.in_territory(
-        territory_id, "memberships_of_users", _of_users, missing=none
-    )
-
-
 async def memberships_of(
     info: Info, territory_id: str, user_id: uuid.UUID
 ) -> list[CommunityMembership]:
-    found = await memberships_loader(info, territory_id).load(user_id)
-    result = []
-    for membership, record in found:
-        node = await community_node(info, record)
-        if node is not None:
-            result.append(
-                CommunityMembership(
-                    community=node, role=membership.role, joined_at=membership.joined_at
-                )
-            )
-    return result
+    found = await info.context.loaders.get(MEMBERSHIPS_OF_USER, territory_id).load(user_id)
+    territory = await _territory_node(info, territory_id)
+    if territory is None:
+        return []
+    return [
+        CommunityMembership(
+            community=Community.from_record(record, territory),
+            role=membership.role,
+            joined_at=membership.joined_at,
+        )
+        for membership, record in found
+    ]
+
+
+async def membership_of(
+    info: Info, territory_id: str, user_id: uuid.UUID, community_id: uuid.UUID
+) -> CommunityMembership | None:
+    """One person's membership of one community, through the memberships loader."""
+    found = await memberships_of(info, territory_id, user_id)
+    return next((m for m in found if m.community.key == community_id), None)
 
 
 async def viewer_role(
     info: Info, territory_id: str, community_id: uuid.UUID
 ) -> DomainCommunityRole | None:
-    caller = info.context.caller
-    if caller.territory_id != territory_id or caller.user_id is None:
+    user_id = account_in(info.context.caller, territory_id)
+    if user_id is None:
         return None
-    found = await memberships_loader(info, territory_id).load(uuid.UUID(caller.user_id))
+    found = await info.context.loaders.get(MEMBERSHIPS_OF_USER, territory_id).load(user_id)
     return next((m.role for m, _ in found if m.community_id == community_id), None)
-
-
-PageKey = tuple[uuid.UUID, tuple[datetime, uuid.UUID] | None, int]
-
-
-async def _pages(
-    conn: AsyncConnection, territory_id: str, keys: list[PageKey]
-) -> list[list[MembershipRecord]]:
-    # One statement per distinct (community, after, limit): a document names few of them.
-    return [
-        await membership_db.members_page(conn, community, after=after, limit=limit)
-        for community, after, limit in keys
-    ]
 
 
 def _cursor_key(record: MembershipRecord) -> str:
     return f"{record.joined_at.isoformat()}|{record.user_id}"
 
 
-def _parse_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
+def _parse_cursor(value: str | None) -> MemberCursor | None:
     if value is None:
         return None
     when, _, key = value.partition("|")
@@ -239,23 +261,17 @@ def _parse_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
 async def members(
     info: Info, territory_id: str, community_id: uuid.UUID, *, first: int | None, after: str | None
 ) -> Connection[CommunityMember] | None:
-    caller = info.context.caller
-    if caller.territory_id != territory_id and not is_global_admin(caller.roles):
+    if not can_list_members(info.context.caller, territory_id):
         return None
     limit = page_size(first)
     after_raw = ids.decode_cursor(after)
-    none: list[MembershipRecord] = []
-    loader = info.context.loaders.in_territory(
-        territory_id, "community_members", _pages, missing=none
-    )
+    loader = info.context.loaders.get(MEMBER_PAGE, territory_id)
     rows = await loader.load((community_id, _parse_cursor(after_raw), limit + 1))
     return connection(
         rows,
         limit,
         sort_key=_cursor_key,
-        node=lambda r: CommunityMember(
-            role=r.role, joined_at=r.joined_at, territory_code=territory_id, user_id=r.user_id
-        ),
+        node=lambda r: CommunityMember.from_record(territory_id, r),
         after=after_raw,
     )
 
@@ -266,9 +282,22 @@ class TerritoryCommunities:
 
     code: str
 
-    @strawberry.field(description="The territory's public communities, by slug.")
+    @strawberry.field(
+        description="The territory's public communities by slug; invite-only ones are never listed."
+    )
     async def communities(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Page size, 0 to 100; 20 when omitted."),
+        ] = None,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="`endCursor` of the previous page; omit for the first."
+            ),
+        ] = None,
     ) -> Connection[Community]:
         return await public_communities(info, self.code, first=first, after=after)
 
@@ -277,6 +306,9 @@ class TerritoryCommunities:
 class UserCommunities(PersonKey):
     """``User.communities``."""
 
-    @strawberry.field(description="Communities this account belongs to, oldest membership first.")
+    @strawberry.field(
+        description="Communities this account belongs to, invite-only ones included, oldest "
+        "membership first."
+    )
     async def communities(self, info: Info) -> list[CommunityMembership]:
         return await memberships_of(info, self.territory_code, self.user_id)

@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 
-from db.registry import TerritoryRecord
+from db.territories import TerritoryRecord
 from domain.territories import TerritoryKind
 from graph import ids
 from graph.context import Info
 from graph.types.communities import TerritoryCommunities
 from graph.types.relay import Node
 
+
+def _describe_values(enum: type[Enum], descriptions: Mapping[Enum, str]) -> None:
+    """Per-value descriptions for an enum the domain owns (it cannot carry Strawberry's
+    ``enum_value``); every value must have one, checked at import."""
+    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+    for value in definition.values:
+        value.description = descriptions[enum(value.value)]
+
+
 TerritoryKindEnum = strawberry.enum(
-    TerritoryKind, name="TerritoryKind", description="What a territory is."
+    TerritoryKind,
+    name="TerritoryKind",
+    description="What a territory is; its id's shape says the same (see `Territory.code`).",
+)
+_describe_values(
+    TerritoryKind,
+    {
+        TerritoryKind.GLOBAL: "The federation's own territory, `global`.",
+        TerritoryKind.COUNTRY: "A country; its id is the ISO 3166-1 alpha-2 code (`dk`).",
+        TerritoryKind.FIRST_NATION: "A First Nation; its id is `fn_` and a slug (`fn_sami`).",
+        TerritoryKind.COMMUNITY: "A community territory inside a parent territory; its id is "
+        "`c_`, the parent's id and a slug (`c_dk_aarhus`).",
+    },
 )
 
 
 @strawberry.type(description="A country, First Nation or community holding its own data.")
 class Territory(TerritoryCommunities, Node):
     code: str = strawberry.field(
-        description="The territory id, e.g. `dk`, `fn_sami`, `c_dk_aarhus`."
+        description="The territory id, e.g. `dk`, `fn_sami`, `c_dk_aarhus`: lower-case ASCII, "
+        "at most 48 characters. What every `territory` argument takes."
     )
-    name: str
-    kind: TerritoryKind
-    created_at: datetime
+    name: str = strawberry.field(description="Display name, e.g. `Denmark`.")
+    kind: TerritoryKind = strawberry.field(description="What the territory is.")
+    created_at: datetime = strawberry.field(
+        description="When it joined the federation (ISO 8601, UTC)."
+    )
     parent_code: strawberry.Private[str | None]
 
     @classmethod
@@ -39,14 +65,17 @@ class Territory(TerritoryCommunities, Node):
             parent_code=record.parent_id,
         )
 
-    @strawberry.field(description="The territory this one belongs to, if any.")
+    @strawberry.field(
+        description="The territory this one belongs to (a community territory's country or "
+        "First Nation); null for top-level territories and when the parent is not active."
+    )
     async def parent(self, info: Info) -> Territory | None:
         if self.parent_code is None:
             return None
-        record = await info.context.loaders.active_territory(self.parent_code)
-        return None if record is None else Territory.from_record(record)
+        return await resolve_territory(info, self.parent_code)
 
 
 async def resolve_territory(info: Info, territory_id: str) -> Territory | None:
+    """An active territory, or None: suspended and provisioning ones look missing."""
     record = await info.context.loaders.active_territory(territory_id)
     return None if record is None else Territory.from_record(record)

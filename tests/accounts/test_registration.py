@@ -38,7 +38,7 @@ UPDATE = (
 REGISTER_FULL = """
 mutation($input: RegisterInput!) { register(input: $input) { id displayName } }"""
 CREATE_COMMUNITY = """
-mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id } }"""
+mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { community { id } } }"""
 GROUP = "mutation($n: String!) { createSocialGroup(input: {name: $n}) { socialGroup { id name } } }"
 
 

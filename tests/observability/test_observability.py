@@ -40,7 +40,7 @@ TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
 NAMED = """query TerritoryCommunities {
   territories { nodes { code communities(first: 5) { nodes { id name } } } }
 }"""
-# Two pages of one territory's communities: ONE public_communities batch with two keys.
+# Two pages of one territory's communities: ONE communities.public_page batch with two keys.
 BATCHED = '{ territory(id: "dk") { a: communities(first: 1) { nodes { id } } '
 BATCHED += "b: communities(first: 2) { nodes { id } } } }"
 BAD_INPUT = '{ territory(id: "DK") { code } }'
@@ -162,9 +162,9 @@ async def test_metrics_expose_every_series_with_its_labels(
 
     batches = "dataloader_batch_size"
     # NAMED reads five territories' communities (one batch each), BATCHED one batch of two keys.
-    assert value(samples, f"{batches}_count", loader="public_communities") >= 6
-    assert value(samples, f"{batches}_sum", loader="public_communities") >= 7
-    assert value(samples, f"{batches}_bucket", loader="public_communities", le="1.0") >= 5
+    assert value(samples, f"{batches}_count", loader="communities.public_page") >= 6
+    assert value(samples, f"{batches}_sum", loader="communities.public_page") >= 7
+    assert value(samples, f"{batches}_bucket", loader="communities.public_page", le="1.0") >= 5
     assert value(samples, f"{batches}_count", loader="territories") >= 1
 
     assert value(samples, "db_statements_total", server="main") > 0
@@ -431,7 +431,7 @@ async def test_spans_for_phases_batches_and_sql_continue_the_incoming_trace(
         assert _parent_of(span) == _id(operation), phase
     (execute,) = _by_name(spans, "graphql.execute")
 
-    (batch,) = _by_name(spans, "dataloader public_communities")
+    (batch,) = _by_name(spans, "dataloader communities.public_page")
     assert _parent_of(batch) == _id(execute)
     assert batch.attributes is not None
     assert batch.attributes["territory"] == "se"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from db import registry
+from db import territories as registry
 from db.engines import Database
 from db.migrate import head_revision, migrate_all, territory_revision
 from domain.territories import TerritoryKind, TerritoryStatus

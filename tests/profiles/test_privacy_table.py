@@ -87,8 +87,10 @@ ADD_TO_GROUP = (
     "wasMember } }"
 )
 CREATE_COMMUNITY = """
-mutation($i: CreateCommunityInput!) { createCommunity(input: $i) { id slug visibility } }"""
-JOIN = "mutation($id: ID!) { joinCommunity(id: $id) { role community { slug } } }"
+mutation($i: CreateCommunityInput!) {
+  createCommunity(input: $i) { community { id slug visibility } } }"""
+JOIN = """mutation($id: ID!) {
+  joinCommunity(input: {communityId: $id}) { membership { role community { slug } } } }"""
 
 
 def ok(body: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +173,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
             {"i": {"territory": "dk", "slug": f"privacy-{uuid.uuid4().hex[:8]}", "name": "P"}},
             manager["accessToken"],
         )
-    )["createCommunity"]
+    )["createCommunity"]["community"]
     for who in (OWNER, COMMUNITY):
         ok(await call(auth_client, JOIN, {"id": community["id"]}, people[who]["accessToken"]))
     return {"people": people, "community": community["id"], "manager": manager, "groups": groups}
