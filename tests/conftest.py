@@ -74,6 +74,9 @@ def settings(second_server_dsn: str) -> Settings:
         # The whole suite calls from one address; tests/server/test_rate_limit.py turns limits on
         # with a Redis prefix of its own.
         rate_limit=False,
+        # Tests that fire many requests at once expect answers; shedding load has its own test
+        # (tests/server/test_overload.py).
+        max_in_flight=1000,
     )
 
 

@@ -79,8 +79,10 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=50_000, ge=1)
     max_page_size: int = Field(default=100, ge=1, le=100)
     # GraphQL executions in flight per process (HTTP); past it an immediate 503 with
-    # Retry-After (OVERLOADED) instead of a queue that grows until the pool times out.
-    max_in_flight: int = Field(default=10, ge=1)
+    # Retry-After (OVERLOADED) instead of a queue that grows until the pool times out. A read
+    # holds one connection per server for its request: keep it at most the pool's 2 x
+    # DATABASE_POOL_SIZE connections.
+    max_in_flight: int = Field(default=20, ge=1)
     # 0: a JSON array body is refused; N: at most N operations per batch.
     batch_requests: int = Field(default=0, ge=0)
     # Browser origins allowed by CORS, JSON: CORS_ORIGINS='["https://app.example"]'.

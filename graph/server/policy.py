@@ -52,7 +52,7 @@ class Policy:
     limits: Limits = Limits()
     max_body_bytes: int = 262_144
     batch_requests: int = 0
-    max_in_flight: int = 10
+    max_in_flight: int = 20
     cors_origins: tuple[str, ...] = ()
     # Who may send document text rather than a registered document (graph/server/documents.py).
     trusted_documents: TrustedMode = "allow"
