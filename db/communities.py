@@ -31,10 +31,13 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import LateralFromClause, Values
 
-from db.models import communities, community_memberships
+from db.models import communities, community_memberships, users
+from db.profiles import PEOPLE, ProfileRow, view_columns, view_of
 from domain.communities import CommunityRole
 from domain.errors import AlreadyExists
+from domain.privacy import Viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +169,8 @@ async def of_users(
     return found
 
 
-async def member_pages(
-    conn: AsyncConnection, keys: Sequence[MemberPageKey]
-) -> list[list[MembershipRecord]]:
-    """Pages of members by (joined_at, user id), keyset-paginated, one per key, in ONE statement:
-    a LATERAL join runs the page query once per (community, after, limit)."""
-    if not keys:
-        return []
+def _member_page_query(keys: Sequence[MemberPageKey]) -> tuple[Values, LateralFromClause]:
+    """The keys as a VALUES list and the LATERAL page of members the database runs per key."""
     wanted = values(
         column("idx", Integer),
         column("community_id", UUID(as_uuid=True)),
@@ -204,14 +202,28 @@ async def member_pages(
         .limit(wanted.c.lim)
         .lateral("page")
     )
-    rows = await conn.execute(
-        select(wanted.c.idx, *page.c)
-        .select_from(wanted.join(page, true()))
+    return wanted, page
+
+
+async def member_pages(
+    conn: AsyncConnection, territory_id: str, keys: Sequence[MemberPageKey], viewer: Viewer
+) -> list[list[tuple[MembershipRecord, ProfileRow]]]:
+    """Pages of members by (joined_at, user id), keyset-paginated, one per key, each member with
+    their profile as ``viewer`` reads it, all in ONE statement: a LATERAL join runs the page query
+    once per (community, after, limit), and a member list always shows its people, so their
+    profiles are never a second round trip."""
+    if not keys:
+        return []
+    wanted, page = _member_page_query(keys)
+    query = (
+        select(wanted.c.idx, *page.c, *view_columns(territory_id, viewer))
+        .select_from(wanted.join(page, true()).join(PEOPLE, users.c.id == page.c.user_id))
         .order_by(wanted.c.idx, page.c.joined_at, page.c.user_id)
     )
-    found: list[list[MembershipRecord]] = [[] for _ in keys]
-    for row in rows:
-        found[row[0]].append(_membership(row[1:]))
+    found: list[list[tuple[MembershipRecord, ProfileRow]]] = [[] for _ in keys]
+    width = len(page.c)
+    for row in await conn.execute(query):
+        found[row[0]].append((_membership(row[1 : width + 1]), view_of(territory_id, row)))
     return found
 
 

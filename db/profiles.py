@@ -86,16 +86,16 @@ def _preset(value: object) -> Visibility:
         return Visibility.ONLY_ME
 
 
-async def views(
-    conn: AsyncConnection, territory_id: str, ids: Sequence[uuid.UUID], viewer: Viewer
-) -> dict[uuid.UUID, ProfileRow]:
-    """Profiles of ``ids`` and the viewer's relation facts, in ONE statement.
+def view_columns(territory_id: str, viewer: Viewer) -> list[ColumnElement[Any]]:
+    """The columns of a profile as ``viewer`` reads it, over ``users`` outer-joined with
+    ``profiles``: the profile and the viewer's relation facts, for ``view_of`` to map.
 
-    Correlated subqueries per row find the kinds of the owner's social groups that hold the
-    viewer, the scopes (``profile`` or a field) the owner shared with such groups and, for a
-    viewer of the same territory, whether the two share a community. All start from indexes
-    (``ix_social_group_members_member``, the grants' primary key, ``ix_community_memberships_
-    user_id``).
+    A statement that already reads people (a member page) selects these beside its own columns,
+    so their profiles come in the same statement. Correlated subqueries per row find the kinds
+    of the owner's social groups that hold the viewer, the scopes (``profile`` or a field) the
+    owner shared with such groups and, for a viewer of the same territory, whether the two share
+    a community. All start from indexes (``ix_social_group_members_member``, the grants' primary
+    key, ``ix_community_memberships_user_id``).
     """
     kinds: ColumnElement[Any]
     scopes: ColumnElement[Any]
@@ -151,53 +151,66 @@ async def views(
             )
         else:
             shares = false()
+    return [
+        users.c.id,
+        users.c.status,
+        users.c.display_name,
+        profiles.c.bio,
+        profiles.c.location,
+        profiles.c.birthdate,
+        profiles.c.avatar_ref,
+        profiles.c.primary_language,
+        profiles.c.preferred_translation_language,
+        profiles.c.visibility,
+        profiles.c.field_visibility,
+        profiles.c.notification_preferences,
+        kinds.label("kinds"),
+        scopes.label("scopes"),
+        shares.label("shares"),
+    ]
+
+
+PEOPLE = users.outerjoin(profiles, profiles.c.user_id == users.c.id)
+"""What ``view_columns`` read from: a person and their profile row, if they have one yet."""
+
+
+def view_of(territory_id: str, row: Any) -> ProfileRow:
+    """A row selected with ``view_columns`` as a ``ProfileRow``."""
+    has_profile = row.visibility is not None
+    return ProfileRow(
+        user_id=row.id,
+        territory_id=territory_id,
+        status=str(row.status),
+        display_name=str(row.display_name),
+        bio=row.bio,
+        location=row.location,
+        birthdate=row.birthdate,
+        avatar=row.avatar_ref,
+        primary_language=row.primary_language,
+        preferred_translation_language=row.preferred_translation_language,
+        preset=_preset(row.visibility),
+        overrides=(
+            parse_overrides(row.field_visibility or {})
+            if has_profile
+            else dict(DEFAULT_FIELD_VISIBILITY)
+        ),
+        notifications=row.notification_preferences or {},
+        viewer_group_kinds=frozenset(row.kinds or ()),
+        viewer_grants=parse_grants(row.scopes or ()),
+        shares_community=bool(row.shares),
+    )
+
+
+async def views(
+    conn: AsyncConnection, territory_id: str, ids: Sequence[uuid.UUID], viewer: Viewer
+) -> dict[uuid.UUID, ProfileRow]:
+    """Profiles of ``ids`` and the viewer's relation facts, in ONE statement."""
     query = (
-        select(
-            users.c.id,
-            users.c.status,
-            users.c.display_name,
-            profiles.c.bio,
-            profiles.c.location,
-            profiles.c.birthdate,
-            profiles.c.avatar_ref,
-            profiles.c.primary_language,
-            profiles.c.preferred_translation_language,
-            profiles.c.visibility,
-            profiles.c.field_visibility,
-            profiles.c.notification_preferences,
-            kinds.label("kinds"),
-            scopes.label("scopes"),
-            shares.label("shares"),
-        )
-        .select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
+        select(*view_columns(territory_id, viewer))
+        .select_from(PEOPLE)
         .where(users.c.id.in_(list(ids)))
     )
-    found: dict[uuid.UUID, ProfileRow] = {}
-    for row in await conn.execute(query):
-        has_profile = row.visibility is not None
-        found[row.id] = ProfileRow(
-            user_id=row.id,
-            territory_id=territory_id,
-            status=str(row.status),
-            display_name=str(row.display_name),
-            bio=row.bio,
-            location=row.location,
-            birthdate=row.birthdate,
-            avatar=row.avatar_ref,
-            primary_language=row.primary_language,
-            preferred_translation_language=row.preferred_translation_language,
-            preset=_preset(row.visibility),
-            overrides=(
-                parse_overrides(row.field_visibility or {})
-                if has_profile
-                else dict(DEFAULT_FIELD_VISIBILITY)
-            ),
-            notifications=row.notification_preferences or {},
-            viewer_group_kinds=frozenset(row.kinds or ()),
-            viewer_grants=parse_grants(row.scopes or ()),
-            shares_community=bool(row.shares),
-        )
-    return found
+    return {row.id: view_of(territory_id, row) for row in await conn.execute(query)}
 
 
 async def ensure(conn: AsyncConnection, user_id: uuid.UUID) -> None:

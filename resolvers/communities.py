@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import communities as community_db
 from db import users as user_db
 from db.audit import AuditAction
-from db.communities import CommunityRecord
+from db.communities import CommunityRecord, MembershipRecord
 from domain.communities import (
     CommunityRole,
     account_in,
@@ -45,6 +45,7 @@ from graph.types.communities import (
     membership_of,
     public_communities,
 )
+from graph.types.profiles import profile_sight
 from graph.types.relay import Connection
 from resolvers.common import Change, key_of, person_of, server_of, territory_change
 
@@ -277,9 +278,9 @@ async def _member(
     info: Info, territory_id: str, user_id: uuid.UUID, key: uuid.UUID
 ) -> CommunityMember:
     found = await _membership(info, territory_id, user_id, key)
-    return CommunityMember(
-        role=found.role, joined_at=found.joined_at, territory_code=territory_id, user_id=user_id
-    )
+    record = MembershipRecord(key, user_id, found.role, found.joined_at)
+    sight = await profile_sight(info, territory_id, user_id)
+    return CommunityMember.from_row(territory_id, record, sight)
 
 
 @strawberry.type

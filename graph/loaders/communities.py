@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import communities as community_db
 from db.communities import CommunityRecord, MemberPageKey, MembershipRecord, PublicPageKey
+from graph.loaders.profiles import ProfileSight, sight_of, viewer_of
 from graph.loaders.spec import Scope, TerritoryLoader
 
 Joined = Sequence[tuple[MembershipRecord, CommunityRecord]]
@@ -33,10 +34,21 @@ async def _of_users(conn: AsyncConnection, scope: Scope, keys: list[uuid.UUID]) 
     return [found.get(k, ()) for k in keys]
 
 
+Member = tuple[MembershipRecord, ProfileSight | None]
+"""A member and what the caller may see of their profile (None: not an active account)."""
+
+
 async def _member_pages(
     conn: AsyncConnection, scope: Scope, keys: list[MemberPageKey]
-) -> list[Sequence[MembershipRecord]]:
-    return list(await community_db.member_pages(conn, keys))
+) -> list[Sequence[Member]]:
+    pages = await community_db.member_pages(conn, scope.territory_id, keys, viewer_of(scope.caller))
+    return [
+        [
+            (membership, sight_of(scope.caller, row) if row.status == "active" else None)
+            for membership, row in page
+        ]
+        for page in pages
+    ]
 
 
 COMMUNITY_BY_ID: TerritoryLoader[uuid.UUID, CommunityRecord | None] = TerritoryLoader(
@@ -54,8 +66,9 @@ MEMBERSHIPS_OF_USER: TerritoryLoader[uuid.UUID, Joined] = TerritoryLoader(
 )
 """An account's memberships with their communities."""
 
-MEMBER_PAGE: TerritoryLoader[MemberPageKey, Sequence[MembershipRecord]] = TerritoryLoader(
+MEMBER_PAGE: TerritoryLoader[MemberPageKey, Sequence[Member]] = TerritoryLoader(
     "communities.member_page", _member_pages, missing=()
 )
-"""A page of a community's members, keyed by (community, after, limit + 1). Whether the caller
-may list them is decided before (``domain.communities.can_list_members``): no read when not."""
+"""A page of a community's members with their profiles as the caller sees them, keyed by
+(community, after, limit + 1). Whether the caller may list them is decided before
+(``domain.communities.can_list_members``): no read when not."""

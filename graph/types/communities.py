@@ -28,7 +28,8 @@ from graph.loaders.communities import (
     MEMBERSHIPS_OF_USER,
     PUBLIC_PAGE,
 )
-from graph.types.profiles import PersonProfile
+from graph.loaders.profiles import PROFILE_VIEWS, ProfileSight
+from graph.types.profiles import Profile
 from graph.types.relay import Connection, Node, PersonKey, connection, hub_type, page_size
 
 if TYPE_CHECKING:
@@ -133,25 +134,31 @@ class Community(Node):
 
 
 @strawberry.type(description="A member of a community, as its member list shows them.")
-class CommunityMember(PersonProfile):
+class CommunityMember:
+    """Every field is a plain attribute: a page of members with their profiles comes from one
+    statement (``MEMBER_PAGE``), so nothing is left for a resolver per member to fetch."""
+
     role: DomainCommunityRole = strawberry.field(description="Their role in the community.")
     joined_at: datetime = strawberry.field(description="When they became a member (ISO 8601, UTC).")
-
-    @strawberry.field(
+    account_id: strawberry.ID = strawberry.field(
         name="userId",
         description="Their account's id (a `User` id): what `removeCommunityMember` and "
         "`setCommunityMemberRole` take. Reading the account itself follows `User`'s rules.",
     )
-    def account_id(self) -> strawberry.ID:
-        return strawberry.ID(ids.encode("User", self.territory_code, str(self.user_id)))
+    profile: Profile | None = strawberry.field(
+        description="Their profile as its owner's privacy settings let you see it; null when it "
+        "shows you nothing."
+    )
 
     @classmethod
-    def from_record(cls, territory_id: str, record: MembershipRecord) -> CommunityMember:
+    def from_row(
+        cls, territory_id: str, record: MembershipRecord, sight: ProfileSight | None
+    ) -> CommunityMember:
         return cls(
             role=record.role,
             joined_at=record.joined_at,
-            territory_code=territory_id,
-            user_id=record.user_id,
+            account_id=strawberry.ID(ids.encode("User", territory_id, str(record.user_id))),
+            profile=None if sight is None or not sight.visible else Profile.build(sight),
         )
 
 
@@ -267,11 +274,14 @@ async def members(
     after_raw = ids.decode_cursor(after)
     loader = info.context.loaders.get(MEMBER_PAGE, territory_id)
     rows = await loader.load((community_id, _parse_cursor(after_raw), limit + 1))
+    views = info.context.loaders.get(PROFILE_VIEWS, territory_id)
+    for membership, sight in rows:
+        views.prime(membership.user_id, sight)
     return connection(
         rows,
         limit,
-        sort_key=_cursor_key,
-        node=lambda r: CommunityMember.from_record(territory_id, r),
+        sort_key=lambda r: _cursor_key(r[0]),
+        node=lambda r: CommunityMember.from_row(territory_id, *r),
         after=after_raw,
     )
 

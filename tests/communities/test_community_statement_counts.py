@@ -162,3 +162,31 @@ async def test_member_pages_under_many_communities_cost_one_statement(
         assert len(member_reads) == 1, member_reads
         counts.append(statements.count)
     assert counts[0] == counts[1], counts
+
+
+async def test_communities_with_member_pages_and_profiles_cost_three_statements(
+    auth_client: httpx.AsyncClient, db: Database, statements: StatementCounter
+) -> None:
+    """The nested shape of benchmarks/load.py: a page of communities, a page of members under
+    each, each member's profile. The registry, the community page, and ONE statement for every
+    member page with its profiles: three in all, whatever the number of communities or members."""
+    territory = "no"
+    manager = await account(auth_client, db, territory, role="territory_manager")
+    member = await account(auth_client, db, territory)
+    query = """{ communities(territory: "no", first: 100) { nodes { slug members(first: 3) {
+        nodes { role profile { displayName bio } } } } } }"""
+    counts = []
+    for n in (2, 6):
+        for _ in range(n):
+            community = await _community(auth_client, manager, territory)
+            ok(await call(auth_client, JOIN, {"id": community}, member["accessToken"]))
+        statements.statements.clear()
+        body = ok(await call(auth_client, query, token=member["accessToken"]))
+        pages = [c["members"]["nodes"] for c in body["communities"]["nodes"]]
+        people = [m for page in pages for m in page]
+        assert len(people) >= 2 * n
+        assert all(m["profile"]["displayName"] for m in people)
+        sent = [sql for _, sql in statements.statements]
+        assert len(sent) == 3, sent
+        counts.append(len(sent))
+    assert counts == [3, 3]
