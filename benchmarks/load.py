@@ -6,7 +6,8 @@ Runs by hand, never in CI (timings on a shared 2-core machine are not assertions
         [--shapes small,flat,nested] [--workers 1]
     .venv/bin/python -m benchmarks.load --burst 10      # issue 8's overload check
 
-Needs wrk (Debian package `wrk`) and the services of .run/services.env (PostgreSQL, Redis).
+Needs wrk (Debian package `wrk`) and the services of .run/services.env (PostgreSQL, Redis). Run
+it with `-m` from the checkout to measure: a venv's editable install may point at another one.
 
 It creates its own database `unityplan_bench` on DATABASE_URL's server (default 127.0.0.1:5432)
 and seeds it idempotently: the demo territories, 100 public communities in dk, and 20 members in
@@ -21,17 +22,21 @@ with statement listeners. Everything it starts is stopped at the end.
 
 The report is a markdown table per shape and concurrency: req/s and p50/p95/p99 of the floor and
 the API, the ratio (floor req/s over API req/s: how many times slower the API is), responses that
-were not a complete 200, and statements per request.
+were not a complete 200, how long the API kept working on what it had accepted once wrk stopped
+(each run waits for both servers to be idle before the next starts), and statements per request
+(every statement PostgreSQL executes, BEGIN and ROLLBACK included; pool pings, which are empty
+queries, are listed apart).
 
 ``--burst N``: 100 clients send the nested shape for N seconds, then ONE small request is timed
-right after the burst ends; prints the burst's responses by HTTP status and error code, and the
-log records the server wrote meanwhile.
+right after the burst ends; prints the burst's responses by HTTP status and error code, how long
+the API stayed busy, and the log records it wrote meanwhile, by level.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import os
 import secrets
@@ -258,6 +263,39 @@ def stop_server(server: Server) -> None:
     server.log.unlink(missing_ok=True)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used so far by ``pid`` and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            total += sum(_cpu_seconds(int(child)) for child in children.read_text().split())
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
+def settle(server: Server, *, limit: float = 600) -> float:
+    """Wait until the server is idle; returns the seconds that took.
+
+    wrk drops its connections when a run ends, but the server still finishes what it accepted:
+    the next run must not share the cores with that backlog, and how long it lasts is itself a
+    measure of overload (issue 8: "served nothing for 30 s after the load stopped").
+    """
+    started = time.perf_counter()
+    window, report = 0.25, 30.0
+    while (elapsed := time.perf_counter() - started) < limit:
+        if elapsed >= report:
+            print(f"  {server.name} still busy after {elapsed:.0f} s", file=sys.stderr, flush=True)
+            report += 30
+        before = _cpu_seconds(server.process.pid)
+        time.sleep(window)
+        if _cpu_seconds(server.process.pid) - before < 0.05 * window:
+            break
+    return time.perf_counter() - started
+
+
 # --- the viewer
 
 
@@ -310,28 +348,6 @@ async def viewer_token(api: Server, env: dict[str, str]) -> str:
 # --- one answer of each target
 
 
-def _first_difference(a: Any, b: Any, path: str = "$") -> str | None:
-    if type(a) is not type(b):
-        return f"{path}: {type(a).__name__} vs {type(b).__name__}"
-    if isinstance(a, dict):
-        for key in sorted(set(a) | set(b)):
-            if key not in a or key not in b:
-                return f"{path}.{key}: only in {'API' if key in a else 'floor'}"
-            found = _first_difference(a[key], b[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return f"{path}: {len(a)} vs {len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = _first_difference(x, y, f"{path}[{i}]")
-            if found:
-                return found
-        return None
-    return None if a == b else f"{path}: {a!r} vs {b!r}"
-
-
 @dataclass
 class Target:
     """Where one shape is sent, and with what."""
@@ -353,9 +369,13 @@ async def complete(target: Target) -> httpx.Response:
 async def same_answers(api: Target, floor: Target) -> int:
     """Both targets answer the shape with the same JSON; returns its size in bytes."""
     api_answer, floor_answer = await complete(api), await complete(floor)
-    difference = _first_difference(api_answer.json(), floor_answer.json())
-    if difference:
-        raise RuntimeError(f"API and floor disagree at {difference}")
+    if api_answer.json() != floor_answer.json():
+        api_lines, floor_lines = (
+            json.dumps(answer.json(), indent=1, sort_keys=True).splitlines()
+            for answer in (api_answer, floor_answer)
+        )
+        diff = difflib.unified_diff(api_lines, floor_lines, "API", "floor", n=2, lineterm="")
+        raise RuntimeError("API and floor disagree:\n" + "\n".join(list(diff)[:40]))
     return len(api_answer.content)
 
 
@@ -400,6 +420,7 @@ class Run:
     max: float
     outcomes: Counter[str] = field(default_factory=Counter)
     socket_errors: dict[str, int] = field(default_factory=dict)
+    busy_after: float = 0.0  # seconds the server kept working once the run ended
 
     @property
     def not_ok(self) -> int:
@@ -573,15 +594,16 @@ def print_table(
 ) -> None:
     print(
         "| shape | c | floor req/s | API req/s | API x floor | floor p50 / p95 / p99 ms "
-        "| API p50 / p95 / p99 ms | API responses not OK | statements per request |"
+        "| API p50 / p95 / p99 ms | API responses not OK | API busy after the run, s "
+        "| statements per request |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for shape, cells in results.items():
         for i, (concurrency, (floor, api)) in enumerate(cells.items()):
-            ratio = floor.rps / api.rps if api.rps else float("inf")
+            ratio = f"{floor.rps / api.rps:,.1f}" if api.rps else "none answered"
             print(
                 f"| {shape if i == 0 else ''} | {concurrency} | {floor.rps:,.0f} | {api.rps:,.1f} "
-                f"| {ratio:,.1f} | {_ms(floor)} | {_ms(api)} | {api.not_ok} "
+                f"| {ratio} | {_ms(floor)} | {_ms(api)} | {api.not_ok} | {api.busy_after:,.1f} "
                 f"| {statements[shape].total if i == 0 else ''} |"
             )
     print()
@@ -634,6 +656,7 @@ class Bench:
 
 
 async def measure(bench: Bench, shapes: list[str], levels: list[int], seconds: float) -> None:
+    assert bench.floor is not None
     api_targets = {shape: bench.target(shape) for shape in shapes}
     sizes = {
         shape: await same_answers(api_targets[shape], bench.target(shape, floor=True))
@@ -644,12 +667,15 @@ async def measure(bench: Bench, shapes: list[str], levels: list[int], seconds: f
     results: dict[str, dict[int, tuple[Run, Run]]] = {}
     for shape in shapes:
         floor_target = bench.target(shape, floor=True)
-        for target in (floor_target, api_targets[shape]):  # warm-up: pools, caches, JIT-less
-            run_wrk(target, 10, 1)
+        for target, server in ((floor_target, bench.floor), (api_targets[shape], bench.api)):
+            run_wrk(target, 10, 1)  # warm-up: pools, caches, prepared statements
+            settle(server)
         results[shape] = {}
         for concurrency in levels:
             floor = run_wrk(floor_target, concurrency, seconds)
+            floor.busy_after = settle(bench.floor)
             api = run_wrk(api_targets[shape], concurrency, seconds)
+            api.busy_after = settle(bench.api)
             results[shape][concurrency] = (floor, api)
             print(
                 f"  {shape} c={concurrency}: floor {floor.rps:,.0f} req/s, "
@@ -669,13 +695,25 @@ async def burst(bench: Bench, seconds: float) -> None:
     await complete(nested)
     run_wrk(nested, 10, 1)  # warm-up
     print(f"Started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {_machine()}", flush=True)
+    settle(bench.api)
     lines_before = bench.api.log_lines()
     during = run_wrk(nested, 100, seconds, timeout=seconds + 120)
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=300) as client:
-        response = await client.post(small.url, content=small.body, headers=small.headers)
+    try:
+        async with httpx.AsyncClient(timeout=300) as client:
+            response = await client.post(small.url, content=small.body, headers=small.headers)
+        answer = f"HTTP {response.status_code}, " + (
+            "complete"
+            if response.status_code == 200 and "errors" not in response.json()
+            else response.text[:200]
+        )
+    except httpx.TimeoutException:
+        answer = "no answer within 300 s"
+    except ValueError:  # not JSON
+        answer = f"HTTP {response.status_code}, {response.text[:200]}"
     after_ms = (time.perf_counter() - started) * 1000
-    log_records = bench.api.log_lines() - lines_before
+    log_records_then = bench.api.log_lines() - lines_before
+    busy = settle(bench.api) + after_ms / 1000
     levels: Counter[str] = Counter()
     with bench.api.log.open("rb") as log:
         for i, line in enumerate(log):
@@ -684,7 +722,6 @@ async def burst(bench: Bench, seconds: float) -> None:
                     levels[str(json.loads(line).get("level", "?"))] += 1
                 except ValueError:
                     levels["not JSON"] += 1
-    answer = "complete" if "errors" not in response.json() else response.text[:200]
     print(f"\nBurst: 100 connections sending the nested shape for {round(seconds)} s\n")
     print("| what | measured |")
     print("|---|---|")
@@ -693,12 +730,13 @@ async def burst(bench: Bench, seconds: float) -> None:
         f"| nested latency of answered p50 / p95 / p99 / max ms | {_ms(during)} / "
         f"{during.max:,.0f} |"
     )
-    print(
-        f"| one small request right after the burst | {after_ms:,.0f} ms, "
-        f"HTTP {response.status_code}, {answer} |"
-    )
+    print(f"| one small request right after the burst | {after_ms:,.0f} ms, {answer} |")
+    print(f"| server busy after the burst ended (CPU above 5% of a core) | {busy:,.1f} s |")
     shown = ", ".join(f"{n} {level}" for level, n in levels.most_common())
-    print(f"| server log records, burst start to that answer | {log_records:,} ({shown}) |")
+    print(
+        f"| server log records from the burst's start | {log_records_then:,} until that answer; "
+        f"{levels.total():,} until idle ({shown}) |"
+    )
 
 
 def options() -> argparse.Namespace:
