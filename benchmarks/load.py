@@ -80,6 +80,7 @@ TERRITORY = "dk"
 COMMUNITIES = 100
 MEMBERS_PER_COMMUNITY = 20
 PASSWORD = "bench viewer passphrase 42"
+FEW = 20  # answers in a run below which its percentiles say little
 SEED_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "unityplan:bench")
 
 SHAPES: dict[str, str] = {
@@ -413,6 +414,7 @@ end
 
 @dataclass
 class Run:
+    requests: int
     rps: float
     p50: float
     p95: float
@@ -479,6 +481,7 @@ def run_wrk(target: Target, concurrency: int, seconds: float, *, timeout: float 
     if sum(outcomes.values()) != requests:
         raise RuntimeError(f"wrk classified {sum(outcomes.values())} of {requests} responses")
     return Run(
+        requests=requests,
         rps=requests / (duration_us / 1e6),
         p50=p50 / 1000,
         p95=p95 / 1000,
@@ -620,6 +623,15 @@ def print_table(
     if failed:
         print("\nAPI responses that were not a complete 200:")
         print("\n".join(failed))
+    few = [
+        f"- {shape} c={c}: {api.requests} API answers"
+        for shape, cells in results.items()
+        for c, (_floor, api) in cells.items()
+        if api.requests < FEW
+    ]
+    if few:
+        print(f"\nFewer than {FEW} answers in a run (too few for percentiles; longer --duration):")
+        print("\n".join(few))
 
 
 def _machine() -> str:
@@ -702,10 +714,9 @@ async def burst(bench: Bench, seconds: float) -> None:
     try:
         async with httpx.AsyncClient(timeout=300) as client:
             response = await client.post(small.url, content=small.body, headers=small.headers)
+        codes = [e.get("extensions", {}).get("code") for e in response.json().get("errors", [])]
         answer = f"HTTP {response.status_code}, " + (
-            "complete"
-            if response.status_code == 200 and "errors" not in response.json()
-            else response.text[:200]
+            f"errors: {', '.join(map(str, codes))}" if codes else "complete"
         )
     except httpx.TimeoutException:
         answer = "no answer within 300 s"
