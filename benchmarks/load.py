@@ -716,7 +716,9 @@ async def burst(bench: Bench, seconds: float) -> None:
             response = await client.post(small.url, content=small.body, headers=small.headers)
         codes = [e.get("extensions", {}).get("code") for e in response.json().get("errors", [])]
         answer = f"HTTP {response.status_code}, " + (
-            f"errors: {', '.join(map(str, codes))}" if codes else "complete"
+            f"errors: {', '.join(map(str, codes))}"
+            if codes
+            else ("complete" if response.status_code == 200 else "no errors listed")
         )
     except httpx.TimeoutException:
         answer = "no answer within 300 s"
