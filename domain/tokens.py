@@ -152,7 +152,8 @@ class KeySet:
             raise Unauthenticated("Invalid access token.") from None
         if header.get("alg") != ALGORITHM:
             raise Unauthenticated("Invalid access token: unsupported algorithm.")
-        key = self._keys.get(str(header.get("kid")))
+        # As written: str() would let a token without a kid match a key named "None".
+        key = self._keys.get(header.get("kid"))
         if key is None:
             raise Unauthenticated("Invalid access token: unknown signing key.")
         try:
