@@ -64,6 +64,7 @@ LOCAL_AT_LIMIT = "k" * (254 - len("@example.org"))
         ("rene\u0301@example.org", "ren\u00e9@example.org"),
         (LOCAL_AT_LIMIT + "@example.org", LOCAL_AT_LIMIT + "@example.org"),
         ("kari@.example.org", "kari@.example.org"),
+        ("kari@mail.X", "kari@mail.X"),
     ],
 )
 def test_emails_accepted(given: str, stored: str) -> None:
@@ -79,6 +80,7 @@ def test_emails_accepted(given: str, stored: str) -> None:
         "kari@localhost",
         "kari@.org.",
         "kari@..",
+        "kari@example.org@localhost",  # the domain follows the last '@'
         LOCAL_AT_LIMIT + "k@example.org",  # 255 characters
         "ka ri@example.org",
         "kari@exa\tmple.org",

@@ -74,6 +74,7 @@ def test_near_guessable_passwords_pass(password: str) -> None:
         ("my-KARI-is-long-enough", "olaf", "Kari@example.org"),
         ("abc-is-long-enough", "abc", "kari@example.org"),
         ("xyz-is-long-enough", "olaf", "xyz@example.org"),
+        ("my-kari-is-long-enough", "olaf", "kari@ola@example.org"),  # up to the first '@'
     ],
 )
 def test_personal_passwords(password: str, username: str, email: str) -> None:

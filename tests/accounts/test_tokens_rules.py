@@ -44,7 +44,9 @@ class Clock:
         class Frozen(datetime):
             @classmethod
             def now(cls, tz: Any = None) -> Frozen:
-                return clock.instant.astimezone(tz)  # type: ignore[return-value]
+                # As datetime.now: naive local time unless asked for a zone.
+                local = clock.instant.astimezone(tz)
+                return (local if tz is not None else local.replace(tzinfo=None))  # type: ignore[return-value]
 
         self.datetime = Frozen
 

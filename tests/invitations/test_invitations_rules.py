@@ -30,9 +30,18 @@ def state(**changes: object) -> InvitationState:
     return InvitationState(**fields)  # type: ignore[arg-type]
 
 
+MESSAGES = {
+    "INVITATION_REVOKED": "This invitation has been revoked.",
+    "INVITATION_EXPIRED": "This invitation has expired.",
+    "INVITATION_EXHAUSTED": "This invitation has already been used.",
+    "INVITATION_EMAIL_MISMATCH": "This invitation is for another email address.",
+}
+
+
 def refused_code(invitation: InvitationState, email: str | None = None) -> str:
     with pytest.raises(InvitationInvalid) as refused:
         check_usable(invitation, now=NOW, email=email)
+    assert refused.value.message == MESSAGES[refused.value.code]
     return refused.value.code
 
 

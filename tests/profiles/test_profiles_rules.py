@@ -226,6 +226,7 @@ def test_platform_hosts(platform: str, host: str, allowed: bool) -> None:
         ("github", "HTTPS://GitHub.com./kari", None, ("github", "HTTPS://GitHub.com./kari", None)),
         ("mastodon", "https://mastodon.social/@kari", None, ("mastodon", "https://mastodon.social/@kari", None)),
         ("substack", "https://kari.substack.com/", None, ("substack", "https://kari.substack.com/", None)),
+        ("pixelfed", "https://pixelfed.social/X", None, ("pixelfed", "https://pixelfed.social/X", None)),
         ("custom", "https://kari.dk/about", "Me", ("custom", "https://kari.dk/about", "Me")),
         (" Custom ", "https://münchen.de/x", " Home ", ("custom", "https://münchen.de/x", "Home")),
         ("custom", "https://a.b0/", "x" * 64, ("custom", "https://a.b0/", "x" * 64)),
@@ -303,6 +304,7 @@ def test_each_url_rule(url: str, message: str) -> None:
         ("custom", "https://kari.dk/", "x" * 65, "The label has at most 64 characters."),
         ("custom", "https://kari.dk/", "a\u202eb", "The label contains control characters."),
         ("github", "https://github.com/k", "x" * 65, "The label has at most 64 characters."),
+        ("github", "https://github.com/k", "two\nlines", "The label contains control characters."),
         ("MySpace", "https://myspace.com/k", None, "Unknown platform 'MySpace'; use 'custom' for any other site."),
         ("github", "https://gitlab.com/kari", None, "A GitHub link points to github.com."),
         ("x", "https://facebook.com/k", None, "A X (Twitter) link points to x.com, twitter.com."),
@@ -377,7 +379,7 @@ def test_an_empty_window_is_never_quiet() -> None:
 
 
 def test_quiet_hours_are_whole_minutes_of_local_time() -> None:
-    hours = quiet_hours(time(22, 0, 30, 5), time(6, 59, 59), " Europe/Oslo ")
+    hours = quiet_hours(time(22, 0, 30, 5), time(6, 59, 59, 7), " Europe/Oslo ")
     assert (hours.start, hours.end, hours.time_zone) == (time(22), time(6, 59), "Europe/Oslo")
 
 

@@ -87,7 +87,6 @@ def test_grant_constructor_pairs_role_and_territory() -> None:
     [
         (["global_admin"], True),
         (["member:dk", "global_admin"], True),
-        (iter(["global_admin"]), True),
         ([], False),
         (["territory_manager:dk"], False),
         (["global_admin:dk"], False),
@@ -96,6 +95,7 @@ def test_grant_constructor_pairs_role_and_territory() -> None:
 )
 def test_is_global_admin(roles: list[str], expected: bool) -> None:
     assert is_global_admin(roles) is expected
+    assert is_global_admin(iter(roles)) is expected  # any iterable, read once
 
 
 @pytest.mark.parametrize(
@@ -107,12 +107,12 @@ def test_is_global_admin(roles: list[str], expected: bool) -> None:
         (["moderator:dk"], "dk", ["member"], False),
         (["moderator:dk"], "dk", [], False),
         (["global_admin"], "se", [], True),
-        (iter(["member:se", "global_admin"]), "no", ["member"], True),
+        (["member:se", "global_admin"], "no", ["member"], True),
         ([], "dk", ["member"], False),
     ],
 )
 def test_has_role_in(roles: list[str], territory: str, allowed: list[str], expected: bool) -> None:
-    assert has_role_in(roles, territory, [Role(a) for a in allowed]) is expected
+    assert has_role_in(iter(roles), territory, (Role(a) for a in allowed)) is expected
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_has_role_in(roles: list[str], territory: str, allowed: list[str], expec
     ],
 )
 def test_who_manages_a_territory(roles: list[str], territory: str, expected: bool) -> None:
-    assert can_manage_territory(roles, territory) is expected
+    assert can_manage_territory(iter(roles), territory) is expected
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_who_manages_a_territory(roles: list[str], territory: str, expected: boo
     ],
 )
 def test_who_reads_accounts(roles: list[str], territory: str, expected: bool) -> None:
-    assert can_read_accounts(roles, territory) is expected
+    assert can_read_accounts(iter(roles), territory) is expected
 
 
 @pytest.mark.parametrize(
@@ -157,11 +157,10 @@ def test_who_reads_accounts(roles: list[str], territory: str, expected: bool) ->
         (ADMIN, "global_admin", True),
         (ADMIN, "territory_manager:dk", True),
         (ADMIN, "member:se", True),
-        (iter(ADMIN), "territory_manager:se", True),
+        (ADMIN, "territory_manager:se", True),
         (DK_MANAGER, "moderator:dk", True),
         (DK_MANAGER, "content_creator:dk", True),
         (DK_MANAGER, "member:dk", True),
-        (iter(DK_MANAGER), "member:dk", True),
         (DK_MANAGER, "territory_manager:dk", False),
         (DK_MANAGER, "global_admin", False),
         (DK_MANAGER, "member:se", False),
@@ -171,4 +170,4 @@ def test_who_reads_accounts(roles: list[str], territory: str, expected: bool) ->
     ],
 )
 def test_who_may_assign_a_grant(roles: list[str], grant: str, expected: bool) -> None:
-    assert can_assign(roles, Grant.parse(grant)) is expected
+    assert can_assign(iter(roles), Grant.parse(grant)) is expected
