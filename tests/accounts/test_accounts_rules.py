@@ -127,9 +127,7 @@ def test_display_names_refused(given: str | None, message: str) -> None:
 def test_identity_hash_is_hmac_of_territory_and_user() -> None:
     key = b"k" * 32
     user = uuid.UUID("00000000-0000-0000-0000-000000000001")
-    expected = hmac.new(
-        key, b"dk:00000000-0000-0000-0000-000000000001", hashlib.sha256
-    ).digest()
+    expected = hmac.new(key, b"dk:00000000-0000-0000-0000-000000000001", hashlib.sha256).digest()
     assert identity_hash(key, "dk", user) == expected
     assert identity_hash(key, "se", user) != expected
     assert refusal(identity_hash, key, "DK", user).startswith("Invalid territory id")

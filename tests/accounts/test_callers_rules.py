@@ -15,7 +15,7 @@ SESSION = "0b7e4a3c-1111-4222-8333-944455566677"
 
 
 def test_anonymous_caller() -> None:
-    assert ANONYMOUS == Caller(None, None, frozenset(), None, None)
+    assert Caller(None, None, frozenset(), None, None) == ANONYMOUS
     assert ANONYMOUS.is_authenticated is False
     for accessor in (ANONYMOUS.account, ANONYMOUS.session):
         with pytest.raises(Unauthenticated) as refused:
@@ -41,12 +41,12 @@ def test_logged_in_caller() -> None:
     [Caller(user_id=USER), Caller(territory_id="dk"), Caller(user_id=None, session_id=SESSION)],
 )
 def test_half_a_caller_has_no_account(caller: Caller) -> None:
-    with pytest.raises(Unauthenticated, match="^Log in first.$"):
+    with pytest.raises(Unauthenticated, match=r"^Log in first\.$"):
         caller.account()
 
 
 def test_a_user_without_session_has_none() -> None:
     caller = Caller(user_id=USER, territory_id="dk")
     assert caller.is_authenticated is True
-    with pytest.raises(Unauthenticated, match="^Log in first.$"):
+    with pytest.raises(Unauthenticated, match=r"^Log in first\.$"):
         caller.session()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,17 +45,17 @@ class Clock:
             def now(cls, tz: Any = None) -> Frozen:
                 # As datetime.now: naive local time unless asked for a zone.
                 local = clock.instant.astimezone(tz)
-                return (local if tz is not None else local.replace(tzinfo=None))  # type: ignore[return-value]
+                return local if tz is not None else local.replace(tzinfo=None)  # type: ignore[return-value]
 
         self.datetime = Frozen
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     frozen = Clock(NOW)
     monkeypatch.setattr(jwt.api_jwt, "datetime", frozen.datetime)
     monkeypatch.setattr(tokens, "datetime", frozen.datetime)
-    yield frozen
+    return frozen
 
 
 def rfc_key(kid: str = "k1") -> SigningKey:
@@ -124,7 +123,8 @@ def test_issued_claims_are_exactly_these(clock: Clock) -> None:
     assert header == {"alg": "EdDSA", "kid": "k1", "typ": "JWT"}
     payload = jwt.decode(token, options={"verify_signature": False})
     jti = payload.pop("jti")
-    assert len(jti) == 32 and set(jti) <= set("0123456789abcdef")
+    assert len(jti) == 32
+    assert set(jti) <= set("0123456789abcdef")
     assert payload == {
         "sub": "5f0c6b2e-8f43-4a7c-9d8e-0a1b2c3d4e5f",
         "territory": "dk",
@@ -257,7 +257,14 @@ def test_signing_keys_never_print_their_material() -> None:
 
 
 def test_public_keys_as_jwks() -> None:
-    expected = {"kty": "OKP", "crv": "Ed25519", "x": RFC_X, "kid": "k1", "alg": "EdDSA", "use": "sig"}
+    expected = {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": RFC_X,
+        "kid": "k1",
+        "alg": "EdDSA",
+        "use": "sig",
+    }
     assert rfc_key().jwk() == expected
     assert keyset().jwks() == {"keys": [expected]}
     padded = base64.urlsafe_b64decode(RFC_X + "=")
@@ -265,7 +272,7 @@ def test_public_keys_as_jwks() -> None:
 
 
 def test_the_active_kid_must_be_configured() -> None:
-    with pytest.raises(ValueError, match="^JWT_ACTIVE_KID names no configured key$"):
+    with pytest.raises(ValueError, match=r"^JWT_ACTIVE_KID names no configured key$"):
         keyset(rfc_key("k1"), active="k2")
     assert keyset(rfc_key("k1"), active="k1").issuer == "iss-1"
     assert keyset(rfc_key("k1"), active="k1").audience == "aud-1"

@@ -136,7 +136,10 @@ def test_each_rule_refuses_with_its_code(
     ],
 )
 def test_new_invitations_accepted(territory: str, max_uses: int, role: str, ttl: int) -> None:
-    assert validate_new(territory_id=territory, max_uses=max_uses, role=Role(role), ttl_seconds=ttl) is None
+    assert (
+        validate_new(territory_id=territory, max_uses=max_uses, role=Role(role), ttl_seconds=ttl)
+        is None
+    )
 
 
 USES = "An invitation allows 1 to 10000 uses."

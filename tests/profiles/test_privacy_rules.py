@@ -193,7 +193,13 @@ def test_visible_fields() -> None:
 
 def test_stored_overrides_ignore_unknown_fields_and_hide_damaged_values() -> None:
     found = parse_overrides(
-        {"nonsense": "public", "bio": "public", "location": "everyone", "avatar": 3, "languages": "family"}
+        {
+            "nonsense": "public",
+            "bio": "public",
+            "location": "everyone",
+            "avatar": 3,
+            "languages": "family",
+        }
     )
     assert {f.value: v.value for f, v in found.items()} == {
         "bio": "public",

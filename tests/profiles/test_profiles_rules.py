@@ -174,7 +174,10 @@ def test_language_tags(tag: str, canonical: str) -> None:
     ("tag", "message"),
     [
         ("english", "'english' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'."),
-        ("de-x-private", "'de-x-private' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'."),
+        (
+            "de-x-private",
+            "'de-x-private' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'.",
+        ),
         ("en-1234", "'en-1234' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'."),
         ("QQ", "'qq' is not an ISO 639 language code."),
         ("qqq", "'qqq' is not an ISO 639 language code."),
@@ -221,16 +224,46 @@ def test_platform_hosts(platform: str, host: str, allowed: bool) -> None:
     ("platform", "url", "label", "stored"),
     [
         ("github", "https://github.com/kari", None, ("github", "https://github.com/kari", None)),
-        (" GitHub ", " https://www.github.com/kari ", "  Code ", ("github", "https://www.github.com/kari", "Code")),
-        ("github", "https://github.com:443/kari", "", ("github", "https://github.com:443/kari", None)),
+        (
+            " GitHub ",
+            " https://www.github.com/kari ",
+            "  Code ",
+            ("github", "https://www.github.com/kari", "Code"),
+        ),
+        (
+            "github",
+            "https://github.com:443/kari",
+            "",
+            ("github", "https://github.com:443/kari", None),
+        ),
         ("github", "HTTPS://GitHub.com./kari", None, ("github", "HTTPS://GitHub.com./kari", None)),
-        ("mastodon", "https://mastodon.social/@kari", None, ("mastodon", "https://mastodon.social/@kari", None)),
-        ("substack", "https://kari.substack.com/", None, ("substack", "https://kari.substack.com/", None)),
-        ("pixelfed", "https://pixelfed.social/X", None, ("pixelfed", "https://pixelfed.social/X", None)),
+        (
+            "mastodon",
+            "https://mastodon.social/@kari",
+            None,
+            ("mastodon", "https://mastodon.social/@kari", None),
+        ),
+        (
+            "substack",
+            "https://kari.substack.com/",
+            None,
+            ("substack", "https://kari.substack.com/", None),
+        ),
+        (
+            "pixelfed",
+            "https://pixelfed.social/X",
+            None,
+            ("pixelfed", "https://pixelfed.social/X", None),
+        ),
         ("custom", "https://kari.dk/about", "Me", ("custom", "https://kari.dk/about", "Me")),
         (" Custom ", "https://münchen.de/x", " Home ", ("custom", "https://münchen.de/x", "Home")),
         ("custom", "https://a.b0/", "x" * 64, ("custom", "https://a.b0/", "x" * 64)),
-        ("custom", "https://" + "a" * 63 + ".io/", "L", ("custom", "https://" + "a" * 63 + ".io/", "L")),
+        (
+            "custom",
+            "https://" + "a" * 63 + ".io/",
+            "L",
+            ("custom", "https://" + "a" * 63 + ".io/", "L"),
+        ),
     ],
 )
 def test_good_links(
@@ -305,12 +338,32 @@ def test_each_url_rule(url: str, message: str) -> None:
         ("custom", "https://kari.dk/", "a\u202eb", "The label contains control characters."),
         ("github", "https://github.com/k", "x" * 65, "The label has at most 64 characters."),
         ("github", "https://github.com/k", "two\nlines", "The label contains control characters."),
-        ("MySpace", "https://myspace.com/k", None, "Unknown platform 'MySpace'; use 'custom' for any other site."),
+        (
+            "MySpace",
+            "https://myspace.com/k",
+            None,
+            "Unknown platform 'MySpace'; use 'custom' for any other site.",
+        ),
         ("github", "https://gitlab.com/kari", None, "A GitHub link points to github.com."),
         ("x", "https://facebook.com/k", None, "A X (Twitter) link points to x.com, twitter.com."),
-        ("mastodon", "https://mastodon.social/", None, "A Mastodon link points to a profile, not to a server."),
-        ("mastodon", "https://mastodon.social", None, "A Mastodon link points to a profile, not to a server."),
-        ("peertube", "https://video.example.org//", None, "A PeerTube link points to a profile, not to a server."),
+        (
+            "mastodon",
+            "https://mastodon.social/",
+            None,
+            "A Mastodon link points to a profile, not to a server.",
+        ),
+        (
+            "mastodon",
+            "https://mastodon.social",
+            None,
+            "A Mastodon link points to a profile, not to a server.",
+        ),
+        (
+            "peertube",
+            "https://video.example.org//",
+            None,
+            "A PeerTube link points to a profile, not to a server.",
+        ),
     ],
 )
 def test_each_link_rule(platform: str, url: str, label: str | None, message: str) -> None:
@@ -368,7 +421,7 @@ def test_quiet_hours_read_the_instant_in_the_owners_zone() -> None:
     hours = quiet_hours(time(22), time(7), "Europe/Copenhagen")
     assert hours.contains(datetime(2026, 11, 27, 22, 30, tzinfo=timezone(timedelta(hours=1))))
     assert not hours.contains(datetime(2026, 11, 27, 23, tzinfo=timezone(timedelta(hours=9))))
-    with pytest.raises(ValueError, match="^moment must be timezone-aware$"):
+    with pytest.raises(ValueError, match=r"^moment must be timezone-aware$"):
         hours.contains(datetime(2026, 11, 27, 22, 30))
 
 
@@ -387,10 +440,30 @@ def test_quiet_hours_are_whole_minutes_of_local_time() -> None:
     ("start", "end", "zone", "message"),
     [
         (time(22), time(22), "UTC", "Quiet hours need different start and end times."),
-        (time(22, 0, 10), time(22, 0, 50), "UTC", "Quiet hours need different start and end times."),
-        (time(22, tzinfo=UTC), time(7), "UTC", "Quiet hours are local times; give the zone as timeZone."),
-        (time(22), time(7, tzinfo=UTC), "UTC", "Quiet hours are local times; give the zone as timeZone."),
-        (time(22), time(7), "Nowhere/Else", "'Nowhere/Else' is not an IANA time zone like 'Europe/Copenhagen'."),
+        (
+            time(22, 0, 10),
+            time(22, 0, 50),
+            "UTC",
+            "Quiet hours need different start and end times.",
+        ),
+        (
+            time(22, tzinfo=UTC),
+            time(7),
+            "UTC",
+            "Quiet hours are local times; give the zone as timeZone.",
+        ),
+        (
+            time(22),
+            time(7, tzinfo=UTC),
+            "UTC",
+            "Quiet hours are local times; give the zone as timeZone.",
+        ),
+        (
+            time(22),
+            time(7),
+            "Nowhere/Else",
+            "'Nowhere/Else' is not an IANA time zone like 'Europe/Copenhagen'.",
+        ),
     ],
 )
 def test_quiet_hours_refused(start: time, end: time, zone: str, message: str) -> None:

@@ -101,7 +101,12 @@ def test_new_territories_accepted(territory: str, kind: str, parent: str | None)
     ("territory", "kind", "parent", "message"),
     [
         ("DK", "country", None, SHAPE),
-        ("dk", "first_nation", None, "A first_nation territory's id must look like a first_nation id."),
+        (
+            "dk",
+            "first_nation",
+            None,
+            "A first_nation territory's id must look like a first_nation id.",
+        ),
         ("fn_sami", "country", None, "A country territory's id must look like a country id."),
         ("c_dk_aarhus", "country", "dk", "A country territory's id must look like a country id."),
         ("c_dk_aarhus", "community", None, "A community territory needs a parent territory."),
