@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck install system-deps schema schema-lint clean
+.PHONY: run test lint typecheck install system-deps schema schema-lint clean mutation
 
 $(STAMP): pyproject.toml
 	@scripts/system-deps.sh python
@@ -32,6 +32,19 @@ test: $(STAMP) lint typecheck
 	$(BIN)/unityplan services --state-dir .run > .run/services.env
 	set -a && . ./.run/services.env && set +a && $(BIN)/pytest
 
+$(BIN)/mutmut: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,mutation]'
+
+# Mutation testing of domain/ against the rule tests (by hand; minutes, not in CI). Prints the
+# share of mutants killed per module; tests/mutation.md lists the survivors judged equivalent.
+mutation: $(BIN)/mutmut
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	@$(BIN)/mutmut results --all true | awk '{ split($$1, name, "."); module = name[2]; \
+	  total[module]++; if ($$NF == "killed" || $$NF == "timeout") killed[module]++ } \
+	  END { for (m in total) printf "%-12s %4d/%-4d killed %5.1f%%\n", m, killed[m], total[m], \
+	  100 * killed[m] / total[m] }' | sort
+
 schema: $(STAMP)
 	$(BIN)/unityplan schema > schema.graphql
 
@@ -42,4 +55,4 @@ schema-lint:
 	cd tests/schema/schema-lint && node lint.mjs ../../../schema.graphql
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache mutants

@@ -362,15 +362,13 @@ class QuietHours:
 
 
 def quiet_hours(start: time, end: time, time_zone: str) -> QuietHours:
+    # Compared as stored (whole minutes): 22:00:10 to 22:00:50 would be an empty window.
+    start, end = start.replace(second=0, microsecond=0), end.replace(second=0, microsecond=0)
     if start == end:
         raise BadUserInput("Quiet hours need different start and end times.")
     if start.tzinfo is not None or end.tzinfo is not None:
         raise BadUserInput("Quiet hours are local times; give the zone as timeZone.")
-    return QuietHours(
-        start.replace(second=0, microsecond=0),
-        end.replace(second=0, microsecond=0),
-        validate_time_zone(time_zone),
-    )
+    return QuietHours(start, end, validate_time_zone(time_zone))
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,9 @@ class KeySet:
             raise Unauthenticated("Invalid access token.") from None
         if header.get("alg") != ALGORITHM:
             raise Unauthenticated("Invalid access token: unsupported algorithm.")
-        key = self._keys.get(str(header.get("kid")))
+        # The kid as written: str() of a missing one would match a key named "None".
+        kid = header.get("kid")
+        key = self._keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise Unauthenticated("Invalid access token: unknown signing key.")
         try:

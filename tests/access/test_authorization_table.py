@@ -1,0 +1,248 @@
+"""Who sees which person, by role and territory, on every path that returns people or private data.
+
+One table, one test: each row is a viewer and a target person, each column a path. A new area that
+returns people adds a column (a query in ``observe`` and its expected value in each row). Only
+queries run here; the cast is set up through tests/authkit.py and rows written directly, so the
+test does not depend on mutation shapes.
+
+Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py):
+* an account (``User``: username, email, roles) is seen by its owner and by a territory manager,
+  moderator or global admin of ITS territory; anyone else gets NOT_FOUND (null in ``nodes``);
+* a profile follows its owner's privacy settings, here the default preset ``territory``: accounts
+  of the owner's territory see it; roles do not widen it, so a global admin does not;
+* ``Community.members`` lists to accounts of the community's territory and to global admins;
+  each member's profile is still their privacy's to show;
+* ``invitations(territory:)`` answers the territory's managers and global admins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import insert
+
+from db.engines import Database
+from db.models import communities, community_memberships
+from graph import ids
+from tests.authkit import account, call, codes, server_of
+
+VIEWERS = ("anonymous", "dk_member", "dk_moderator", "dk_manager", "global_admin", "se_member")
+TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server), no (main)
+
+# user:        seen = node(id:) and nodes(ids:) return the User, with its username, email and roles
+#              -    = node(id:) is NOT_FOUND and nodes(ids:) is [null]
+# profile:     seen = node(id:), nodes(ids:) and profile(id:) return the Profile with its name
+#              -    = node(id:) is NOT_FOUND, nodes(ids:) is [null], profile(id:) is null
+# members:     Community.members of a public community of the target's territory whose only
+#              member is the target: seen (listed, profile shown), hidden (listed, profile null),
+#              null (no list)
+# invitations: invitations(territory: <the target's territory>): list, or the error code
+TABLE = """
+viewer        target  user  profile  members  invitations
+anonymous     dk      -     -        null     UNAUTHENTICATED
+anonymous     se      -     -        null     UNAUTHENTICATED
+anonymous     no      -     -        null     UNAUTHENTICATED
+dk_member     dk      -     seen     seen     FORBIDDEN
+dk_member     se      -     -        null     FORBIDDEN
+dk_member     no      -     -        null     FORBIDDEN
+dk_moderator  dk      seen  seen     seen     FORBIDDEN
+dk_moderator  se      -     -        null     FORBIDDEN
+dk_moderator  no      -     -        null     FORBIDDEN
+dk_manager    dk      seen  seen     seen     list
+dk_manager    se      -     -        null     FORBIDDEN
+dk_manager    no      -     -        null     FORBIDDEN
+global_admin  dk      seen  -        hidden   list
+global_admin  se      seen  -        hidden   list
+global_admin  no      seen  -        hidden   list
+se_member     dk      -     -        null     FORBIDDEN
+se_member     se      -     seen     seen     FORBIDDEN
+se_member     no      -     -        null     FORBIDDEN
+"""
+
+
+def rows() -> list[tuple[str, str, dict[str, str]]]:
+    header, *lines = TABLE.strip().splitlines()
+    columns = header.split()[2:]
+    table = []
+    for line in lines:
+        viewer, target, *cells = line.split()
+        table.append((viewer, target, dict(zip(columns, cells, strict=True))))
+    return table
+
+
+def test_the_table_has_every_viewer_and_target_once() -> None:
+    pairs = [(viewer, target) for viewer, target, _ in rows()]
+    assert sorted(pairs) == sorted((v, t) for v in VIEWERS for t in TARGETS)
+
+
+@dataclass
+class Person:
+    user_id: str  # global User id
+    profile_id: str  # global Profile id
+    username: str
+    email: str
+    community_id: str  # global id of a public community whose only member this person is
+
+
+@dataclass
+class Cast:
+    tokens: dict[str, str | None]
+    targets: dict[str, Person]
+
+
+async def only_member_community(db: Database, territory: str, user_key: uuid.UUID) -> str:
+    community = uuid.uuid4()
+    async with db.transaction(server_of(territory), territory) as conn:
+        await conn.execute(
+            insert(communities).values(
+                id=community,
+                slug=f"authz-{community.hex[:12]}",
+                name="Authorization table",
+                description="",
+                is_public=True,
+            )
+        )
+        await conn.execute(
+            insert(community_memberships).values(
+                community_id=community, user_id=user_key, role="admin"
+            )
+        )
+    return ids.encode("Community", territory, str(community))
+
+
+@pytest.fixture(scope="module")
+async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
+    viewer_accounts = {
+        "dk_member": ("dk", "member"),
+        "dk_moderator": ("dk", "moderator"),
+        "dk_manager": ("dk", "territory_manager"),
+        "global_admin": ("global", "global_admin"),
+        "se_member": ("se", "member"),
+    }
+    tokens: dict[str, str | None] = {"anonymous": None}
+    for name, (territory, role) in viewer_accounts.items():
+        tokens[name] = (await account(auth_client, db, territory, role=role))["accessToken"]
+    targets = {}
+    for territory in TARGETS:
+        logged = await account(auth_client, db, territory)
+        me = await call(auth_client, "{ me { id username email } }", token=logged["accessToken"])
+        user = me["data"]["me"]
+        key = uuid.UUID(ids.decode(user["id"]).key)
+        targets[territory] = Person(
+            user_id=user["id"],
+            profile_id=ids.encode("Profile", territory, str(key)),
+            username=user["username"],
+            email=user["email"],
+            community_id=await only_member_community(db, territory, key),
+        )
+    return Cast(tokens, targets)
+
+
+USER = """
+query($id: ID!) {
+  node(id: $id) { ... on User { id username email roles { role territory } } }
+  nodes(ids: [$id]) { ... on User { id username email } }
+}"""
+PROFILE = """
+query($id: ID!, $user: ID!) {
+  node(id: $id) { ... on Profile { id displayName } }
+  nodes(ids: [$id]) { ... on Profile { id displayName } }
+  profile(id: $user) { id displayName }
+}"""
+MEMBERS = """
+query($id: ID!) {
+  node(id: $id) { ... on Community { members { nodes { role profile { id displayName } } } } }
+}"""
+INVITATIONS = "query($t: String!) { invitations(territory: $t) { id territory } }"
+
+
+async def observe_user(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, USER, {"id": person.user_id}, token)
+    if codes(body) == ["NOT_FOUND"]:
+        assert body["data"] in (None, {"node": None, "nodes": [None]}), body
+        nodes = await call(
+            client, "query($id: ID!) { nodes(ids: [$id]) { id } }", {"id": person.user_id}, token
+        )
+        assert nodes == {"data": {"nodes": [None]}}, nodes
+        return "-"
+    assert "errors" not in body, body
+    account_fields = {"id": person.user_id, "username": person.username, "email": person.email}
+    assert body["data"] == {
+        "node": {
+            **account_fields,
+            "roles": [{"role": "MEMBER", "territory": person_territory(person)}],
+        },
+        "nodes": [account_fields],
+    }, body
+    return "seen"
+
+
+def person_territory(person: Person) -> str:
+    return ids.decode(person.user_id).territory_id
+
+
+async def observe_profile(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    variables = {"id": person.profile_id, "user": person.user_id}
+    body = await call(client, PROFILE, variables, token)
+    if codes(body) == ["NOT_FOUND"]:
+        rest = await call(
+            client,
+            "query($id: ID!, $user: ID!) { nodes(ids: [$id]) { id } profile(id: $user) { id } }",
+            variables,
+            token,
+        )
+        assert rest == {"data": {"nodes": [None], "profile": None}}, rest
+        return "-"
+    assert "errors" not in body, body
+    shown = {"id": person.profile_id, "displayName": person.username}
+    assert body["data"] == {"node": shown, "nodes": [shown], "profile": shown}, body
+    return "seen"
+
+
+async def observe_members(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, MEMBERS, {"id": person.community_id}, token)
+    assert "errors" not in body, body
+    members = body["data"]["node"]["members"]
+    if members is None:
+        return "null"
+    [member] = members["nodes"]
+    assert member["role"] == "ADMIN"
+    if member["profile"] is None:
+        return "hidden"
+    assert member["profile"] == {"id": person.profile_id, "displayName": person.username}
+    return "seen"
+
+
+async def observe_invitations(client: httpx.AsyncClient, token: str | None, territory: str) -> str:
+    body = await call(client, INVITATIONS, {"t": territory}, token)
+    if "errors" in body:
+        assert body["data"] is None, body
+        [code] = codes(body)
+        return str(code)
+    listed = body["data"]["invitations"]
+    assert listed, body  # the target's own invitation at least
+    assert {i["territory"] for i in listed} == {territory}
+    return "list"
+
+
+@pytest.mark.parametrize(
+    ("viewer", "target", "expected"),
+    rows(),
+    ids=[f"{viewer}-sees-{target}" for viewer, target, _ in rows()],
+)
+async def test_authorization_table(
+    auth_client: httpx.AsyncClient, cast: Cast, viewer: str, target: str, expected: dict[str, Any]
+) -> None:
+    token = cast.tokens[viewer]
+    person = cast.targets[target]
+    observed = {
+        "user": await observe_user(auth_client, token, person),
+        "profile": await observe_profile(auth_client, token, person),
+        "members": await observe_members(auth_client, token, person),
+        "invitations": await observe_invitations(auth_client, token, target),
+    }
+    assert observed == expected
