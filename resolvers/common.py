@@ -115,14 +115,6 @@ async def global_change(info: Info) -> AsyncIterator[GlobalChange]:
         await effect()
 
 
-@asynccontextmanager
-async def territory_transaction(info: Info, territory_id: str) -> AsyncIterator[AsyncConnection]:
-    """Removed once every mutation uses ``territory_change``."""
-    server = await server_of(info, territory_id)
-    async with info.context.db.transaction(server, territory_id) as conn:
-        yield conn
-
-
 def key_of(value: str, *type_names: str, field: str | None = None) -> tuple[str, uuid.UUID]:
     """(territory, uuid) of a global id of one of ``type_names``; BAD_USER_INPUT otherwise."""
     try:

@@ -46,7 +46,7 @@ from graph.types.communities import (
     public_communities,
 )
 from graph.types.profiles import profile_sight
-from graph.types.relay import Connection
+from graph.types.relay import After, Connection, First
 from resolvers.common import Change, key_of, person_of, server_of, territory_change
 
 COMMUNITY_ID = "communityId"
@@ -77,15 +77,8 @@ class CommunityQueries:
             str,
             strawberry.argument(description="The territory id (`Territory.code`), e.g. `dk`."),
         ],
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 0 to 100; 20 when omitted.")
-        ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="`endCursor` of the previous page; omit for the first."
-            ),
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Community]:
         with input_field("territory"):
             territory_id = validate_territory_id(territory)
@@ -293,7 +286,11 @@ class CommunityMutations:
         permission_classes=[IsAuthenticated],
     )
     async def create_community(
-        self, info: Info, input: CreateCommunityInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCommunityInput, strawberry.argument(description="The community to create.")
+        ],
     ) -> CreateCommunityPayload:
         caller = info.context.caller
         with input_field("territory"):
@@ -333,7 +330,13 @@ class CommunityMutations:
         "NOT_FOUND for a missing community or an invite-only one you cannot see.",
         permission_classes=[IsAuthenticated],
     )
-    async def join_community(self, info: Info, input: JoinCommunityInput) -> JoinCommunityPayload:
+    async def join_community(
+        self,
+        info: Info,
+        input: Annotated[
+            JoinCommunityInput, strawberry.argument(description="The community to join.")
+        ],
+    ) -> JoinCommunityPayload:
         territory_id, key = await _community_key(info, input.community_id)
         user_id = account_in(info.context.caller, territory_id)
         if user_id is None:
@@ -357,7 +360,11 @@ class CommunityMutations:
         permission_classes=[IsAuthenticated],
     )
     async def leave_community(
-        self, info: Info, input: LeaveCommunityInput
+        self,
+        info: Info,
+        input: Annotated[
+            LeaveCommunityInput, strawberry.argument(description="The community to leave.")
+        ],
     ) -> LeaveCommunityPayload:
         territory_id, key = await _community_key(info, input.community_id)
         user_id = account_in(info.context.caller, territory_id)
@@ -387,7 +394,12 @@ class CommunityMutations:
         permission_classes=[IsAuthenticated],
     )
     async def add_community_member(
-        self, info: Info, input: AddCommunityMemberInput
+        self,
+        info: Info,
+        input: Annotated[
+            AddCommunityMemberInput,
+            strawberry.argument(description="The community, the account and its role."),
+        ],
     ) -> AddCommunityMemberPayload:
         territory_id, key = await _community_key(info, input.community_id)
         async with territory_change(info, territory_id) as change:
@@ -415,7 +427,12 @@ class CommunityMutations:
         permission_classes=[IsAuthenticated],
     )
     async def remove_community_member(
-        self, info: Info, input: RemoveCommunityMemberInput
+        self,
+        info: Info,
+        input: Annotated[
+            RemoveCommunityMemberInput,
+            strawberry.argument(description="The community and the member to remove."),
+        ],
     ) -> RemoveCommunityMemberPayload:
         territory_id, key = await _community_key(info, input.community_id)
         was_member = False
@@ -451,7 +468,12 @@ class CommunityMutations:
         permission_classes=[IsAuthenticated],
     )
     async def set_community_member_role(
-        self, info: Info, input: SetCommunityMemberRoleInput
+        self,
+        info: Info,
+        input: Annotated[
+            SetCommunityMemberRoleInput,
+            strawberry.argument(description="The community, the member and their new role."),
+        ],
     ) -> SetCommunityMemberRolePayload:
         territory_id, key = await _community_key(info, input.community_id)
         async with territory_change(info, territory_id) as change:

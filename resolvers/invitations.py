@@ -20,7 +20,7 @@ from graph.context import Info
 from graph.loaders.invitations import INVITATION_BY_TOKEN_HASH
 from graph.permissions import IsAuthenticated, ManagesTerritory, Public
 from graph.types.invitations import Invitation, InvitationCheck, invitation_by_id
-from graph.types.relay import Node, page_size
+from graph.types.relay import First, Node, page_size
 from resolvers.common import key_of, territory_change
 
 HOUR = 3600
@@ -42,10 +42,7 @@ class InvitationQueries:
         self,
         info: Info,
         territory: Annotated[str, strawberry.argument(description="The territory id.")],
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="How many, at most 100; null: 20."),
-        ] = None,
+        first: First = None,
     ) -> list[Invitation]:
         territory_id = validate_territory_id(territory)
         record = await info.context.loaders.active_territory(territory_id)

@@ -12,7 +12,7 @@ from domain.territories import TerritoryKind, validate_territory_id
 from graph.context import Info
 from graph.ids import decode_cursor
 from graph.permissions import Public
-from graph.types.relay import Connection, connection, page_size
+from graph.types.relay import After, Connection, First, connection, page_size
 from graph.types.territories import Territory, resolve_territory
 from unityplan.settings import MAIN_SERVER
 
@@ -27,15 +27,8 @@ class TerritoryQueries:
     async def territories(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 0 to 100; 20 when omitted.")
-        ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="`endCursor` of the previous page; omit for the first."
-            ),
-        ] = None,
+        first: First = None,
+        after: After = None,
         kind: Annotated[
             TerritoryKind | None,
             strawberry.argument(description="Only territories of this kind; all when omitted."),

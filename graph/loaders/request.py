@@ -179,32 +179,10 @@ class Loaders:
             self._loaders[(spec, GLOBAL)] = loader
         return cast("DataLoader[K, V]", loader)
 
-    # --- the former string-keyed API, removed once every area declares its specs
-    def in_territory(
-        self, territory_id: str, name: str, batch: Any, *, missing: Any
-    ) -> DataLoader[Any, Any]:
-        spec = _LEGACY.get(name)
-        if spec is None:
-
-            async def adapted(conn: Any, scope: Scope, keys: list[Any]) -> Any:
-                return await batch(conn, scope.territory_id, keys)
-
-            spec = _LEGACY[name] = TerritoryLoader(name, adapted, missing=missing)
-        return self.get(spec, territory_id)
-
-    def on_main(self, name: str, batch: Any) -> DataLoader[Any, Any]:
-        spec = _LEGACY.get(name)
-        if spec is None:
-            spec = _LEGACY[name] = GlobalLoader(name, batch)
-        return self.get_global(spec)
-
     def forget_territory(self, territory_id: str) -> None:
         """Drop every cached read of ``territory_id``: a write there just committed."""
         for key in [k for k in self._loaders if k[1] in (territory_id, GLOBAL)]:
             del self._loaders[key]
-
-
-_LEGACY: dict[str, Any] = {}
 
 
 class ReleaseReads(SchemaExtension):

@@ -30,7 +30,16 @@ from graph.loaders.communities import (
 )
 from graph.loaders.profiles import PROFILE_VIEWS, ProfileSight
 from graph.types.profiles import Profile
-from graph.types.relay import Connection, Node, PersonKey, connection, hub_type, page_size
+from graph.types.relay import (
+    After,
+    Connection,
+    First,
+    Node,
+    PersonKey,
+    connection,
+    hub_type,
+    page_size,
+)
 
 if TYPE_CHECKING:
     from graph.types.territories import Territory
@@ -119,16 +128,8 @@ class Community(Node):
     async def members(
         self,
         info: Info,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="Page size, 0 to 100; 20 when omitted."),
-        ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="`endCursor` of the previous page; omit for the first."
-            ),
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[CommunityMember] | None:
         return await members(info, self.territory.code, self.key, first=first, after=after)
 
@@ -298,16 +299,8 @@ class TerritoryCommunities:
     async def communities(
         self,
         info: Info,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description="Page size, 0 to 100; 20 when omitted."),
-        ] = None,
-        after: Annotated[
-            str | None,
-            strawberry.argument(
-                description="`endCursor` of the previous page; omit for the first."
-            ),
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Community]:
         return await public_communities(info, self.code, first=first, after=after)
 
