@@ -9,7 +9,6 @@ from the mixins at the end of this module.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -29,6 +28,7 @@ from graph.loaders.communities import (
     PUBLIC_PAGE,
 )
 from graph.loaders.profiles import PROFILE_VIEWS, ProfileSight
+from graph.types.enums import described_enum
 from graph.types.profiles import Profile
 from graph.types.relay import (
     After,
@@ -47,22 +47,11 @@ if TYPE_CHECKING:
 TERRITORIES = "graph.types.territories"
 
 
-def _describe_values(enum: type[Enum], descriptions: Mapping[Enum, str]) -> None:
-    """Per-value descriptions for an enum the domain owns (it cannot carry Strawberry's
-    ``enum_value``); every value must have one, checked at import."""
-    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
-    for value in definition.values:
-        value.description = descriptions[enum(value.value)]
-
-
-CommunityRole = strawberry.enum(
+CommunityRole = described_enum(
     DomainCommunityRole,
     name="CommunityRole",
     description="A member's role in one community; a community always keeps at least one ADMIN.",
-)
-_describe_values(
-    DomainCommunityRole,
-    {
+    values={
         DomainCommunityRole.MEMBER: "Belongs to the community.",
         DomainCommunityRole.MODERATOR: "A member trusted to moderate; manages no memberships.",
         DomainCommunityRole.ADMIN: "Adds and removes members and changes their roles.",

@@ -11,13 +11,10 @@ loaded for profiles whose owner lets the viewer see them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, time
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.types.enum import StrawberryEnumDefinition
 
 from db.profiles import ProfileRow, SocialLinkRecord
 from domain.privacy import (
@@ -46,6 +43,7 @@ from graph.loaders.profiles import (
     VISIBILITY_GRANTS_OF_OWNER,
     ProfileSight,
 )
+from graph.types.enums import described_enum
 from graph.types.relay import Node, PersonKey, hub_type
 
 if TYPE_CHECKING:
@@ -54,26 +52,6 @@ if TYPE_CHECKING:
 
 ACCOUNTS = "graph.types.accounts"
 SOCIAL_GROUPS = "graph.types.social_groups"
-
-E = TypeVar("E", bound=Enum)
-
-
-def described_enum(
-    cls: type[E], *, name: str, description: str, values: Mapping[E, str]
-) -> type[E]:
-    """``strawberry.enum`` for a domain enum, with a description for each value.
-
-    Domain enums stay free of GraphQL, so the per-value descriptions ``strawberry.enum_value``
-    would carry are attached to Strawberry's definition here; a value left undescribed fails at
-    import time.
-    """
-    strawberry.enum(cls, name=name, description=description)
-    definition = getattr(cls, "__strawberry_definition__", None)
-    assert isinstance(definition, StrawberryEnumDefinition)
-    for value in definition.values:
-        value.description = values[cls[value.name]]
-    return cls
-
 
 VisibilityEnum = described_enum(
     Visibility,

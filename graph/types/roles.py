@@ -2,36 +2,29 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import strawberry
 
 from domain.roles import Grant, Role
 from graph.context import Info
 from graph.loaders.roles import GRANTS_OF_IDENTITY
+from graph.types.enums import described_enum
 from graph.types.relay import PersonKey
 
-RoleEnum = strawberry.enum(
+RoleEnum = described_enum(
     Role,
     name="Role",
     description="What a role grant allows. Every grant but GLOBAL_ADMIN holds in one territory.",
+    values={
+        Role.GLOBAL_ADMIN: "Everything, in every territory: names territory managers and global "
+        "admins. Has no territory; only global admins grant it (or an invitation into `global`).",
+        Role.TERRITORY_MANAGER: "Runs one territory: invites people into it, grants and revokes "
+        "its MODERATOR, CONTENT_CREATOR and MEMBER roles, reads its accounts. Only global admins "
+        "grant it.",
+        Role.MODERATOR: "Reads the accounts of one territory, for moderation.",
+        Role.CONTENT_CREATOR: "Marks a content creator of one territory; no operation checks it yet.",
+        Role.MEMBER: "Belongs to one territory: every account holds it in its own.",
+    },
 )
-_ROLE_VALUES = {
-    Role.GLOBAL_ADMIN: "Everything, in every territory: names territory managers and global "
-    "admins. Has no territory; only global admins grant it (or an invitation into `global`).",
-    Role.TERRITORY_MANAGER: "Runs one territory: invites people into it, grants and revokes "
-    "its MODERATOR, CONTENT_CREATOR and MEMBER roles, reads its accounts. Only global admins "
-    "grant it.",
-    Role.MODERATOR: "Reads the accounts of one territory, for moderation.",
-    Role.CONTENT_CREATOR: "Marks a content creator of one territory; no operation checks it yet.",
-    Role.MEMBER: "Belongs to one territory: every account holds it in its own.",
-}
-# Strawberry takes value descriptions only from values declared with ``strawberry.enum_value``,
-# which would turn ``domain.roles.Role`` into a GraphQL type; the graph describes them instead.
-RoleEnum.__strawberry_definition__.values = [  # type: ignore[attr-defined]
-    dataclasses.replace(value, description=_ROLE_VALUES[Role(value.value)])
-    for value in RoleEnum.__strawberry_definition__.values  # type: ignore[attr-defined]
-]
 
 
 @strawberry.type(description="One role a user holds, in one territory or (global admin) all.")

@@ -17,7 +17,8 @@ from domain.social_groups import SocialGroupKind
 from graph import ids
 from graph.context import Info
 from graph.loaders.social_groups import GROUPS_OF_OWNER, MEMBERS_OF_GROUP
-from graph.types.profiles import PersonProfile, described_enum
+from graph.types.enums import described_enum
+from graph.types.profiles import PersonProfile
 from graph.types.relay import Node, PersonKey
 
 SocialGroupKindEnum = described_enum(

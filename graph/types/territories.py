@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 
@@ -13,25 +11,14 @@ from domain.territories import TerritoryKind
 from graph import ids
 from graph.context import Info
 from graph.types.communities import TerritoryCommunities
+from graph.types.enums import described_enum
 from graph.types.relay import Node
 
-
-def _describe_values(enum: type[Enum], descriptions: Mapping[Enum, str]) -> None:
-    """Per-value descriptions for an enum the domain owns (it cannot carry Strawberry's
-    ``enum_value``); every value must have one, checked at import."""
-    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
-    for value in definition.values:
-        value.description = descriptions[enum(value.value)]
-
-
-TerritoryKindEnum = strawberry.enum(
+TerritoryKindEnum = described_enum(
     TerritoryKind,
     name="TerritoryKind",
     description="What a territory is; its id's shape says the same (see `Territory.code`).",
-)
-_describe_values(
-    TerritoryKind,
-    {
+    values={
         TerritoryKind.GLOBAL: "The federation's own territory, `global`.",
         TerritoryKind.COUNTRY: "A country; its id is the ISO 3166-1 alpha-2 code (`dk`).",
         TerritoryKind.FIRST_NATION: "A First Nation; its id is `fn_` and a slug (`fn_sami`).",
