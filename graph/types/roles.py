@@ -21,7 +21,8 @@ RoleEnum = described_enum(
         "its MODERATOR, CONTENT_CREATOR and MEMBER roles, reads its accounts. Only global admins "
         "grant it.",
         Role.MODERATOR: "Reads the accounts of one territory, for moderation.",
-        Role.CONTENT_CREATOR: "Marks a content creator of one territory; no operation checks it yet.",
+        Role.CONTENT_CREATOR: "Marks a content creator of one territory; no operation checks "
+        "it yet.",
         Role.MEMBER: "Belongs to one territory: every account holds it in its own.",
     },
 )
