@@ -27,6 +27,7 @@ from graph.observability import (
     parse_traceparent,
     redact,
 )
+from graph.observability import logs
 from graph.observability.logs import JsonFormatter, Redact
 from graph.observability.metrics import Metrics, MetricsExtension
 from graph.observability.tracing import TracingExtension
@@ -483,8 +484,6 @@ def test_redaction_runs_no_regex_over_secret_free_text_or_whole_tracebacks(
 ) -> None:
     """A failing request's traceback is redacted piece by piece, each without a regex unless it
     holds a trigger word: the cost that froze a worker after an overload burst."""
-    from graph.observability import logs
-
     scanned: list[int] = []
 
     class Counting:
