@@ -24,10 +24,10 @@ from graph.observability import (
     Observability,
     ObservabilityConfig,
     configure_logging,
+    logs,
     parse_traceparent,
     redact,
 )
-from graph.observability import logs
 from graph.observability.logs import JsonFormatter, Redact
 from graph.observability.metrics import Metrics, MetricsExtension
 from graph.observability.tracing import TracingExtension
