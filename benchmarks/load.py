@@ -70,7 +70,7 @@ from db.migrate import migrate_all
 from db.models import communities, community_memberships, profiles, users
 from db.provisioning import ensure_database
 from domain.territories import schema_name
-from graph.app import create_app
+from graph.server.app import create_app
 from unityplan.devservices import free_port
 from unityplan.settings import Settings
 
