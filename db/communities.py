@@ -16,8 +16,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    cast,
-    column,
+    bindparam,
     delete,
     func,
     or_,
@@ -25,13 +24,11 @@ from sqlalchemy import (
     true,
     tuple_,
     update,
-    values,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.selectable import LateralFromClause, Values
 
 from db.models import communities, community_memberships, users
 from db.profiles import PEOPLE, ProfileRow, view_columns, view_of
@@ -117,6 +114,34 @@ async def by_ids(
     return {rec.id: rec for rec in (record(territory_id, row) for row in result.all())}
 
 
+# The keys of a batch arrive as arrays and are unnested (with their ordinality as the key's index),
+# so every batch runs the SAME statement text: SQLAlchemy compiles it once and asyncpg prepares it
+# once per connection, whatever the batch holds (a VALUES list of literals is compiled anew each
+# time).
+_PUBLIC_KEYS = (
+    func.unnest(
+        bindparam("after_slugs", type_=ARRAY(String)), bindparam("limits", type_=ARRAY(Integer))
+    )
+    .table_valued("after_slug", "lim", with_ordinality="idx")
+    .render_derived(name="k")
+)
+_PUBLIC_PAGE = (
+    select(*COLUMNS)
+    .where(
+        communities.c.is_public.is_(True),
+        or_(_PUBLIC_KEYS.c.after_slug.is_(None), communities.c.slug > _PUBLIC_KEYS.c.after_slug),
+    )
+    .order_by(communities.c.slug)
+    .limit(_PUBLIC_KEYS.c.lim)
+    .lateral("page")
+)
+_PUBLIC_PAGES = (
+    select(_PUBLIC_KEYS.c.idx, *_PUBLIC_PAGE.c)
+    .select_from(_PUBLIC_KEYS.join(_PUBLIC_PAGE, true()))
+    .order_by(_PUBLIC_KEYS.c.idx, _PUBLIC_PAGE.c.slug)
+)
+
+
 async def public_pages(
     conn: AsyncConnection, territory_id: str, keys: Sequence[PublicPageKey]
 ) -> list[list[CommunityRecord]]:
@@ -124,27 +149,16 @@ async def public_pages(
     join runs the page query once per (after, limit) pair."""
     if not keys:
         return []
-    wanted = values(
-        column("idx", Integer), column("after_slug", String), column("lim", Integer), name="k"
-    ).data([(i, after, limit) for i, (after, limit) in enumerate(keys)])
-    page = (
-        select(*COLUMNS)
-        .where(
-            communities.c.is_public.is_(True),
-            or_(wanted.c.after_slug.is_(None), communities.c.slug > wanted.c.after_slug),
-        )
-        .order_by(communities.c.slug)
-        .limit(wanted.c.lim)
-        .lateral("page")
-    )
     rows = await conn.execute(
-        select(wanted.c.idx, *page.c)
-        .select_from(wanted.join(page, true()))
-        .order_by(wanted.c.idx, page.c.slug)
+        _PUBLIC_PAGES,
+        {
+            "after_slugs": [after for after, _ in keys],
+            "limits": [limit for _, limit in keys],
+        },
     )
     found: list[list[CommunityRecord]] = [[] for _ in keys]
     for row in rows:
-        found[row[0]].append(record(territory_id, row[1:]))
+        found[row[0] - 1].append(record(territory_id, row[1:]))
     return found
 
 
@@ -169,40 +183,39 @@ async def of_users(
     return found
 
 
-def _member_page_query(keys: Sequence[MemberPageKey]) -> tuple[Values, LateralFromClause]:
-    """The keys as a VALUES list and the LATERAL page of members the database runs per key."""
-    wanted = values(
-        column("idx", Integer),
-        column("community_id", UUID(as_uuid=True)),
-        column("after_at", DateTime(timezone=True)),
-        column("after_user", UUID(as_uuid=True)),
-        column("lim", Integer),
-        name="k",
-    ).data(
-        [
-            (i, community, *(after or (None, None)), limit)
-            for i, (community, after, limit) in enumerate(keys)
-        ]
+_MEMBER_KEYS = (
+    func.unnest(
+        bindparam("communities", type_=ARRAY(UUID(as_uuid=True))),
+        bindparam("after_ats", type_=ARRAY(DateTime(timezone=True))),
+        bindparam("after_users", type_=ARRAY(UUID(as_uuid=True))),
+        bindparam("limits", type_=ARRAY(Integer)),
     )
-    m = community_memberships.c
-    # A NULL in VALUES is rendered untyped (text): the cast keeps the comparison typed.
-    after = tuple_(
-        cast(wanted.c.after_at, DateTime(timezone=True)), cast(wanted.c.after_user, UUID)
+    .table_valued("community_id", "after_at", "after_user", "lim", with_ordinality="idx")
+    .render_derived(name="k")
+)
+_MEMBER_PAGE = (
+    select(*_MEMBERSHIP)
+    .where(
+        community_memberships.c.community_id == _MEMBER_KEYS.c.community_id,
+        or_(
+            _MEMBER_KEYS.c.after_at.is_(None),
+            tuple_(community_memberships.c.joined_at, community_memberships.c.user_id)
+            > tuple_(_MEMBER_KEYS.c.after_at, _MEMBER_KEYS.c.after_user),
+        ),
     )
-    page = (
-        select(*_MEMBERSHIP)
-        .where(
-            m.community_id == wanted.c.community_id,
-            or_(
-                wanted.c.after_at.is_(None),
-                tuple_(m.joined_at, m.user_id) > after,
-            ),
-        )
-        .order_by(m.joined_at, m.user_id)
-        .limit(wanted.c.lim)
-        .lateral("page")
-    )
-    return wanted, page
+    .order_by(community_memberships.c.joined_at, community_memberships.c.user_id)
+    .limit(_MEMBER_KEYS.c.lim)
+    .lateral("page")
+)
+
+
+def _member_key_params(keys: Sequence[MemberPageKey]) -> dict[str, list[object]]:
+    return {
+        "communities": [community for community, _, _ in keys],
+        "after_ats": [None if after is None else after[0] for _, after, _ in keys],
+        "after_users": [None if after is None else after[1] for _, after, _ in keys],
+        "limits": [limit for _, _, limit in keys],
+    }
 
 
 async def member_pages(
@@ -214,16 +227,16 @@ async def member_pages(
     profiles are never a second round trip."""
     if not keys:
         return []
-    wanted, page = _member_page_query(keys)
+    page = _MEMBER_PAGE
     query = (
-        select(wanted.c.idx, *page.c, *view_columns(territory_id, viewer))
-        .select_from(wanted.join(page, true()).join(PEOPLE, users.c.id == page.c.user_id))
-        .order_by(wanted.c.idx, page.c.joined_at, page.c.user_id)
+        select(_MEMBER_KEYS.c.idx, *page.c, *view_columns(territory_id, viewer))
+        .select_from(_MEMBER_KEYS.join(page, true()).join(PEOPLE, users.c.id == page.c.user_id))
+        .order_by(_MEMBER_KEYS.c.idx, page.c.joined_at, page.c.user_id)
     )
     found: list[list[tuple[MembershipRecord, ProfileRow]]] = [[] for _ in keys]
     width = len(page.c)
-    for row in await conn.execute(query):
-        found[row[0]].append((_membership(row[1 : width + 1]), view_of(territory_id, row)))
+    for row in await conn.execute(query, _member_key_params(keys)):
+        found[row[0] - 1].append((_membership(row[1 : width + 1]), view_of(territory_id, row)))
     return found
 
 
