@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 LISTEN_DELAY_MAX = 30.0
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class OutboxLocation:
     """One outbox: a territory's schema on its server, or ``global`` (territory_id None)."""
 
@@ -55,6 +55,10 @@ class OutboxLocation:
 
     def __str__(self) -> str:
         return f"{self.server}/{outbox_db.schema_of(self.territory_id)}"
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return self.server, self.territory_id or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,7 @@ class Relay:
                 await asyncio.wait_for(self._wakeup.wait(), max(0.0, deadline - time.monotonic()))
 
     async def _round(self) -> None:
-        due, self._due = sorted(self._due), set()
+        due, self._due = sorted(self._due, key=lambda loc: loc.sort_key), set()
         self.stats.rounds += 1
         for index, location in enumerate(due):
             try:
