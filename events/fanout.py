@@ -22,7 +22,7 @@ from types import TracebackType
 
 import orjson
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from domain.errors import SubscriptionOverflow, Unavailable
@@ -42,6 +42,9 @@ class _Pattern:
     subscribers: set[Subscription] = field(default_factory=set)
     nats: JetStreamContext.PushSubscription | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Stream sequence of the last event handed out: a new consumer after a reconnection starts
+    # right after it (nothing missed), and anything at or below it is not handed out twice.
+    last_seq: int = 0
 
 
 class FanOut:
@@ -51,6 +54,8 @@ class FanOut:
         self._link = link
         self.queue_size = queue_size
         self._patterns: dict[str, _Pattern] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        link.on_ready(self._reconnected)
 
     def subscribe(self, pattern: str, where: Filter | None = None) -> Subscription:
         """A subscription to events on ``pattern`` (``unityplan.dk.community.>``) passing ``where``.
@@ -80,15 +85,46 @@ class FanOut:
                 if entry.nats is None:
                     if not self._link.is_connected:
                         raise Unavailable("Live events are unavailable right now; try again soon.")
-                    entry.nats = await self._link.js.subscribe(
-                        subscription.pattern,
-                        cb=self._deliverer(entry),
-                        stream=self._link.stream.name,
-                        ordered_consumer=True,
-                        deliver_policy=DeliverPolicy.NEW,
-                    )
+                    await self._consume(subscription.pattern, entry)
                 entry.subscribers.add(subscription)
                 return
+
+    async def _consume(self, pattern: str, entry: _Pattern) -> None:
+        """Start the pattern's ordered consumer: new events, or those after ``last_seq``."""
+        if entry.last_seq:
+            config = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=entry.last_seq + 1
+            )
+        else:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+        entry.nats = await self._link.js.subscribe(
+            pattern,
+            cb=self._deliverer(entry),
+            stream=self._link.stream.name,
+            config=config,
+            ordered_consumer=True,
+        )
+
+    def _reconnected(self) -> None:
+        """After NATS came back, replace every consumer at once (the server may have lost them
+        with a restart) instead of waiting for missed heartbeats to notice."""
+        task = asyncio.create_task(self._resubscribe())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resubscribe(self) -> None:
+        for pattern, entry in list(self._patterns.items()):
+            async with entry.lock:
+                if entry.nats is None:
+                    continue
+                old, entry.nats = entry.nats, None
+                with contextlib.suppress(Exception):
+                    await old.unsubscribe()
+                try:
+                    await self._consume(pattern, entry)
+                except Exception as error:  # the old consumer's own recovery is the fallback
+                    logger.warning("re-subscribing %s failed: %s", pattern, error)
+                    entry.nats = old
 
     async def _leave(self, subscription: Subscription) -> None:
         entry = self._patterns.get(subscription.pattern)
@@ -106,6 +142,10 @@ class FanOut:
 
     def _deliverer(self, entry: _Pattern) -> Callable[[Msg], Awaitable[None]]:
         async def deliver(msg: Msg) -> None:
+            seq = msg.metadata.sequence.stream
+            if seq <= entry.last_seq:
+                return  # an old consumer's late copy, or a replay after re-subscribing
+            entry.last_seq = seq
             try:
                 envelope = Envelope.from_json(orjson.loads(msg.data))
             except (ValueError, KeyError, TypeError):
@@ -117,6 +157,8 @@ class FanOut:
         return deliver
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         for entry in list(self._patterns.values()):
             for subscriber in list(entry.subscribers):
                 await subscriber.aclose()
