@@ -274,6 +274,12 @@ class ProfileUpdated(Event):
 # --- the envelope
 
 
+def subject_pattern(territory: str = "*", area: EventArea | None = None) -> str:
+    """A NATS subject pattern: every event of a territory (or of all, ``*``), or of one area."""
+    scope = territory if territory == "*" else validate_territory_id(territory)
+    return f"{SUBJECT_PREFIX}.{scope}.{area.value if area else '*'}.*"
+
+
 def new_event_id() -> uuid.UUID:
     """A UUIDv7 (RFC 9562): time-ordered, so ordering by id is ordering by creation."""
     return uuid7_source.uuid7()

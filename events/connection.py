@@ -37,6 +37,7 @@ class NatsLink:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._closing = False
 
     def on_ready(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every (re)connection, once the stream is in place."""
@@ -61,6 +62,7 @@ class NatsLink:
             self._task = asyncio.create_task(self._connect(), name=f"nats-connect:{self.name}")
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -118,7 +120,8 @@ class NatsLink:
         logger.debug("NATS: %s", error)
 
     async def _on_disconnected(self) -> None:
-        logger.warning("NATS disconnected; outbox rows wait until it is back")
+        if not self._closing:
+            logger.warning("NATS disconnected; outbox rows wait until it is back")
 
     async def _on_reconnected(self) -> None:
         self._ready.clear()

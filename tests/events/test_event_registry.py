@@ -17,9 +17,11 @@ from domain.events import (
     CommunityMemberJoined,
     Envelope,
     Event,
+    EventArea,
     ProfileUpdated,
     register,
     seal,
+    subject_pattern,
 )
 from domain.privacy import ProfileField
 from graph import ids
@@ -151,3 +153,10 @@ def test_an_unregistered_event_cannot_be_sealed() -> None:
 
     with pytest.raises(TypeError, match="not registered"):
         seal(Unlisted(territory_id="dk"), actor=None, node_id=ids.encode)
+
+
+def test_subject_patterns_name_a_territory_and_an_area() -> None:
+    assert subject_pattern("dk", EventArea.COMMUNITY) == "unityplan.dk.community.*"
+    assert subject_pattern() == "unityplan.*.*.*"
+    with pytest.raises(BadUserInput):
+        subject_pattern("dk.>")
