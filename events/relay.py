@@ -44,6 +44,7 @@ from unityplan.settings import MAIN_SERVER
 logger = logging.getLogger(__name__)
 
 LISTEN_DELAY_MAX = 30.0
+UNDEFINED_TABLE = "42P01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +195,8 @@ class Relay:
                         if row.id in failed:
                             await outbox_db.mark_failed(conn, tid, row, failed[row.id])
             except ProgrammingError as error:
-                if "UndefinedTable" in repr(error.orig) or "does not exist" in str(error):
-                    return total  # a territory not migrated to the outbox revision yet
+                if getattr(error.orig, "sqlstate", None) == UNDEFINED_TABLE:
+                    return total  # a territory not (yet) migrated to the outbox revision
                 raise
             total += len(rows) - len(failed)
             if failed:

@@ -14,13 +14,13 @@ from sqlalchemy import select, update
 from db import events as outbox_db
 from db.engines import Database
 from db.models import outbox
+from events.relay import OutboxLocation
 from events.streams import StreamSpec
 from tests.events.conftest import (
     Emitter,
     NatsServer,
     RunningRelay,
     start_relay,
-    stream_ids,
     wait_for,
     wait_for_ids,
 )
@@ -138,4 +138,5 @@ async def test_unmigrated_or_empty_outboxes_do_not_stop_the_relay(
     }
     for location in locations:
         await running.relay.drain(location)
-    assert await stream_ids(nats_server.url) is not None
+    # A registered territory whose schema is not at the outbox revision yet is skipped.
+    assert await running.relay.drain(OutboxLocation(MAIN_SERVER, "c_dk_unmigrated")) == 0
