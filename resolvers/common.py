@@ -63,7 +63,8 @@ class Change:
     conn: AsyncConnection
     territory_id: str
     actor: bytes | None
-    info: Info
+    # The caller's User global id: the ``actor`` of the events this change emits.
+    actor_id: str | None
     audits: list[AuditEntry] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
 
@@ -81,7 +82,7 @@ class Change:
                 f"{type(event).__name__} of '{event.territory_id}' emitted in a change of "
                 f"'{self.territory_id}'"
             )
-        envelope = sealed(self.info, event)
+        envelope = seal(event, actor=self.actor_id, node_id=ids.encode)
         self.events.append(envelope)
         return envelope
 
@@ -101,7 +102,7 @@ async def territory_change(info: Info, territory_id: str) -> AsyncIterator[Chang
     db = info.context.db
     try:
         async with db.transaction(server, territory_id) as conn:
-            change = Change(conn, territory_id, actor, info)
+            change = Change(conn, territory_id, actor, actor_node_id(info))
             yield change
             await outbox.insert_events(conn, territory_id, change.events)
             await record_with(db, server, conn, change.audits)
