@@ -75,6 +75,14 @@ class NatsLink:
             self._js = None
         self._ready.clear()
 
+    async def restore_stream(self) -> None:
+        """Re-create the stream if it went missing (deleted by an operator, a server replaced
+        without its store); a failure is logged and left to the next call."""
+        try:
+            await ensure_stream(self.js, self.stream)
+        except Exception as error:  # NATS may be down again: the relay retries later
+            logger.warning("JetStream stream set-up failed (%s)", error)
+
     async def _connect(self) -> None:
         delay = CONNECT_DELAY_FIRST
         while True:

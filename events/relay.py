@@ -88,6 +88,14 @@ class RelayStats:
 class PublishFailed(Exception):
     """Some rows of a batch were not acknowledged: stop this round, back off."""
 
+    def __init__(self, message: str, *, no_stream: bool) -> None:
+        super().__init__(message)
+        # Nothing listens on the subjects: the stream is gone and must be made again.
+        self.no_stream = no_stream
+
+
+NO_STREAM = {"NoRespondersError", "NoStreamResponseError"}
+
 
 class Relay:
     def __init__(self, db: Database, link: NatsLink, options: RelayOptions | None = None) -> None:
@@ -148,6 +156,8 @@ class Relay:
                     backoff = min(max(backoff * 2, 0.5), 30.0)
                     retry_at = time.monotonic() + backoff
                     logger.warning("%s; retrying in %.1f s", failure, backoff)
+                    if failure.no_stream:
+                        await self._link.restore_stream()
             if now >= next_prune:
                 next_prune = now + self.options.prune_interval
                 await self.prune()
@@ -201,7 +211,10 @@ class Relay:
             total += len(rows) - len(failed)
             if failed:
                 self.stats.failed += len(failed)
-                raise PublishFailed(f"{len(failed)} of {len(rows)} events in {location}")
+                raise PublishFailed(
+                    f"{len(failed)} of {len(rows)} events in {location} not published",
+                    no_stream=bool(NO_STREAM & set(failed.values())),
+                )
             if len(rows) < self.options.batch_size:
                 return total
 

@@ -140,3 +140,18 @@ async def test_unmigrated_or_empty_outboxes_do_not_stop_the_relay(
         await running.relay.drain(location)
     # A registered territory whose schema is not at the outbox revision yet is skipped.
     assert await running.relay.drain(OutboxLocation(MAIN_SERVER, "c_dk_unmigrated")) == 0
+
+
+async def test_a_deleted_stream_is_made_again(
+    emitter: Emitter, db: Database, nats_server: NatsServer, relays: list[RunningRelay]
+) -> None:
+    relays.append(await start_relay(db, nats_server.url, sweep_interval=0.2))
+    await wait_for_ids(nats_server.url, await emitter.ids("dk", 1))
+    nc = await nats.connect(nats_server.url)
+    try:
+        await nc.jetstream().delete_stream(StreamSpec().name)
+    finally:
+        await nc.close()
+    wanted = await emitter.ids("dk", 2)
+    seen = await wait_for_ids(nats_server.url, wanted, timeout=30)
+    assert Counter(seen) == dict.fromkeys(wanted, 1)
