@@ -104,3 +104,10 @@ class InvitationExhausted(InvitationInvalid):
 
 class InvitationEmailMismatch(InvitationInvalid):
     code = "INVITATION_EMAIL_MISMATCH"
+
+
+class SubscriptionOverflow(UserFacingError):
+    """A live subscription's client fell behind: its bounded queue overflowed, so it alone was
+    dropped (other subscribers are never held up by it). Subscribe again to continue."""
+
+    code = "SUBSCRIPTION_OVERFLOW"

@@ -1,5 +1,3 @@
-"""Adapters to NATS: publishing the events a change writes to its outbox, and consuming events.
-
-An adapter may use ``domain`` and ``db`` but never ``graph`` or ``resolvers`` (import-linter
-contract in pyproject.toml), so a worker process can run it without the GraphQL server.
-"""
+"""Events adapter: the outbox relay to NATS JetStream, the stream's set-up, the in-process fan-out
+to subscribers, and the AsyncAPI document. Imports db/ and domain/ only (never graph/ or
+resolvers/): the API calls into it, and ``unityplan relay`` runs the relay without the API."""

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import events as outbox
 from db.audit import AuditAction, AuditEntry, record_with
 from domain.errors import BadUserInput, NotFound
+from domain.events import Envelope, Event, seal
 from graph import ids
 from graph.context import Info
 from graph.loaders.request import GLOBAL
@@ -22,6 +24,30 @@ def actor_identity(info: Info) -> bytes:
     """The signed-in caller's identity hash: who did it, in audit entries and grants."""
     territory_id, user_id = info.context.caller.account()
     return info.context.services.config.identity(territory_id, user_id)
+
+
+def actor_node_id(info: Info) -> str | None:
+    """The signed-in caller's ``User`` global id: an event's actor. None for anonymous calls."""
+    caller = info.context.caller
+    if not caller.is_authenticated:
+        return None
+    territory_id, user_id = caller.account()
+    return ids.encode("User", territory_id, str(user_id))
+
+
+def sealed(info: Info, event: Event) -> Envelope:
+    """``event`` in its envelope, with the caller as actor and its subjects as global ids."""
+    return seal(event, actor=actor_node_id(info), node_id=ids.encode)
+
+
+async def emit_global(info: Info, conn: AsyncConnection, *events: Event) -> list[Envelope]:
+    """Write events of a global-only change (role grants) into ``global.outbox`` on ``conn``.
+
+    ``conn`` is the change's open transaction on the main server, so the events commit with it.
+    """
+    envelopes = [sealed(info, e) for e in events]
+    await outbox.insert_events(conn, None, envelopes)
+    return envelopes
 
 
 async def server_of(info: Info, territory_id: str) -> str:
@@ -39,7 +65,10 @@ class Change:
     conn: AsyncConnection
     territory_id: str
     actor: bytes | None
+    # The caller's User global id: the ``actor`` of the events this change emits.
+    actor_id: str | None
     audits: list[AuditEntry] = field(default_factory=list)
+    events: list[Envelope] = field(default_factory=list)
 
     def audit(
         self, action: AuditAction, *, target: str, details: dict[str, Any] | None = None
@@ -47,12 +76,25 @@ class Change:
         """Record ``action`` by the caller in ``global.audit_log``, committed with the change."""
         self.audits.append(AuditEntry(action, self.actor, self.territory_id, target, details or {}))
 
+    def emit(self, event: Event) -> Envelope:
+        """Publish ``event`` if and only if the change commits: its outbox row is written in this
+        transaction, and the relay sends it to NATS afterwards."""
+        if event.territory_id != self.territory_id:
+            raise ValueError(
+                f"{type(event).__name__} of '{event.territory_id}' emitted in a change of "
+                f"'{self.territory_id}'"
+            )
+        envelope = seal(event, actor=self.actor_id, node_id=ids.encode)
+        self.events.append(envelope)
+        return envelope
+
 
 @asynccontextmanager
 async def territory_change(info: Info, territory_id: str) -> AsyncIterator[Change]:
-    """ONE transaction in the territory's schema: the change, its audit entries, all or nothing.
+    """ONE transaction in the territory's schema: the change, its audit entries and its events
+    (outbox rows), all or nothing.
 
-    Lock first, check the rules, change, audit; raising anywhere inside rolls everything back.
+    Lock first, check the rules, change, audit, emit; raising anywhere inside rolls everything back.
     Afterwards the request's cached reads of the territory are dropped, so the payload shows the
     committed state.
     """
@@ -62,8 +104,9 @@ async def territory_change(info: Info, territory_id: str) -> AsyncIterator[Chang
     db = info.context.db
     try:
         async with db.transaction(server, territory_id) as conn:
-            change = Change(conn, territory_id, actor)
+            change = Change(conn, territory_id, actor, actor_node_id(info))
             yield change
+            await outbox.insert_events(conn, territory_id, change.events)
             await record_with(db, server, conn, change.audits)
     finally:
         info.context.loaders.forget_territory(territory_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +19,8 @@ from db.migrate import migrate_all
 from db.provisioning import create_territory, ensure_database
 from domain.errors import UserFacingError
 from domain.territories import TerritoryKind
+from events.asyncapi import render as render_asyncapi
+from events.runtime import start_events
 from unityplan.settings import MAIN_SERVER, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -176,6 +180,38 @@ def _with_database(dsn: str) -> str:
     if url.database in (None, "", "postgres"):
         url = url.set(database="unityplan")
     return url.render_as_string(hide_password=False)
+
+
+@app.command()
+def relay() -> None:
+    """Run the outbox relay alone: publish committed events to NATS JetStream until SIGTERM.
+
+    Any number may run beside the API's own relays (EVENTS_RELAY); they share the work.
+    """
+    from graph.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        events = await start_events(settings, relay=True)
+        try:
+            await stop.wait()
+        finally:
+            await events.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@app.command("asyncapi")
+def print_asyncapi() -> None:
+    """Print the AsyncAPI 3.0 document of the event stream (the checked-in asyncapi.yaml)."""
+    sys.stdout.write(render_asyncapi())
 
 
 @app.command("schema")

@@ -106,6 +106,19 @@ class Settings(BaseSettings):
     ws_max_concurrent_operations: int = Field(default=20, ge=1)
     ws_max_operations_per_connection: int = Field(default=1000, ge=1)
 
+    # --- events (events/: the outbox relay to NATS JetStream, live subscriptions).
+    # Run the outbox relay in every API process; false when relays run alone (`unityplan relay`).
+    # Any number of relays share the work without publishing an event twice.
+    events_relay: bool = True
+    # Seconds between sweeps of every outbox (commits wake the relay at once; this catches up).
+    events_sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    # Stream retention (events/streams.py): max age, max bytes, de-duplication window.
+    events_stream_max_age_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    events_stream_max_bytes: int = Field(default=1 << 30, ge=1 << 20)
+    events_duplicate_window_seconds: int = Field(default=900, ge=1)
+    # Events a live subscriber may have waiting; past it that subscriber alone is dropped.
+    events_subscriber_queue_size: int = Field(default=256, ge=1)
+
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # One JSON object per line (production, log shippers) or readable text (a terminal).

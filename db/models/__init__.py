@@ -12,6 +12,7 @@ from db.models.base import (
 )
 from db.models.communities import communities, community_memberships
 from db.models.documents import trusted_documents
+from db.models.events import global_outbox, outbox
 from db.models.invitations import invitation_tokens, invitation_uses
 from db.models.profiles import (
     language_proficiencies,
@@ -31,9 +32,11 @@ __all__ = [
     "communities",
     "community_memberships",
     "global_metadata",
+    "global_outbox",
     "invitation_tokens",
     "invitation_uses",
     "language_proficiencies",
+    "outbox",
     "profiles",
     "role_assignments",
     "sessions",

@@ -97,6 +97,17 @@ GLOBAL_COLUMNS = {
     "territory_managers": {"identity_hash", "territory_id", "granted_by", "created_at"},
     # GraphQL operation texts by hash (trusted documents): schema text, never user data.
     "trusted_documents": {"sha256", "body", "created_at"},
+    # Events of global-only changes; the envelope holds ids and enums only (domain/events.py).
+    "outbox": {
+        "id",
+        "subject",
+        "envelope",
+        "created_at",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    },
     "role_assignments": {
         "id",
         "identity_hash",

@@ -181,6 +181,22 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
             {"key": "big", "value": [12345678901234567890, 1e-7, 0.1]},
             {"key": AWKWARD[:60].replace("\n", " "), "value": []},
         ],
+        # Unsent events move with the territory (the relay of its new server publishes them).
+        "outbox": [
+            {
+                "id": uuid.uuid4(),
+                "subject": f"unityplan.{TID}.community.created",
+                "envelope": {"type": "community.created", "payload": {"community_id": str(garden)}},
+                "sent_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+            },
+            {
+                "id": uuid.uuid4(),
+                "subject": f"unityplan.{TID}.community.member_joined",
+                "envelope": {"type": "community.member_joined", "subjects": {}, "payload": {}},
+                "attempts": 3,
+                "last_error": "TimeoutError",
+            },
+        ],
     }
     assert set(rows) == set(TEMPLATE), "a new template table needs rows here (and in the dump)"
     tables = {t.name: t for t in territory_metadata.sorted_tables}
@@ -480,6 +496,8 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "community_memberships",
         # t0004
         "visibility_grants",
+        # t0005
+        "outbox",
     }
 
 
