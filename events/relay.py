@@ -33,7 +33,7 @@ from nats.js.api import PubAck
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from db import events as outbox_db
-from db import registry
+from db import territories as registry
 from db.engines import Database, async_url
 from db.models import GLOBAL_SCHEMA
 from domain.errors import BadUserInput, Unavailable

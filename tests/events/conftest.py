@@ -34,9 +34,9 @@ from domain.roles import Role
 from events.connection import NatsLink
 from events.relay import Relay, RelayOptions
 from events.streams import StreamSpec
-from graph.app import GraphQLApp
 from graph.context import Context, Info
 from graph.loaders.request import ReleaseReads
+from graph.server.app import GraphQLApp
 from resolvers.common import emit_global, territory_change
 from tests.authkit import account
 from unityplan.devservices import free_port
