@@ -48,7 +48,8 @@ class InvitationQueries:
         record = await info.context.loaders.active_territory(territory_id)
         if record is None:
             raise NotFound("No such territory.")
-        async with info.context.db.connect(record.db_server, territory_id) as conn:
+        # A root list is read once per request: the request's read connection, no loader.
+        async with info.context.loaders.reading(record.db_server, territory_id) as conn:
             rows = await invitation_db.page(conn, territory_id, after=None, limit=page_size(first))
         return [Invitation.from_record(r) for r in rows]
 
