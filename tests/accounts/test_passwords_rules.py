@@ -93,11 +93,28 @@ def test_short_names_and_domains_are_not_personal(password: str, username: str, 
     assert accepted(password, username, email)
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["short", "aaaaaaaaaaaaaaaa", "password1234", "x" * 257, "my name is alice_w ok", "alice.w@"],
+)
+def test_refusals_never_repeat_the_password(password: str) -> None:
+    message = refusal(password, username="alice_w", email="alice.w@example.org")
+    assert password not in message
+
+
+@pytest.mark.parametrize(
+    "password", ["correct horse battery", "ÆØÅ æøå 12345", " spaces count too "]
+)
+def test_passphrases_accepted(password: str) -> None:
+    assert accepted(password, username="alice", email="alice@example.org")
+
+
 def test_hash_and_verify_with_composition() -> None:
     stored = hash_password("ve\u0301rt#kq7!m2z", FAST)
     assert stored.startswith("$argon2id$")
     assert verify_password(stored, "v\u00e9rt#kq7!m2z", FAST) is True
     assert verify_password(stored, "vert#kq7!m2z", FAST) is False
+    assert verify_password(stored, "v\u00e9rt#kq7!m2Z", FAST) is False  # case counts
     assert verify_password("not a hash", "anything", FAST) is False
     assert verify_password(DUMMY_HASH, "unityplan-dummy-password-for-timing") is True
     assert verify_password(DUMMY_HASH, "unityplan-dummy-password-for-timing!") is False
