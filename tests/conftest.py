@@ -35,6 +35,9 @@ MAIN_DSN = os.environ.get("TEST_DATABASE_URL") or (
     .render_as_string(hide_password=False)
 )
 SECOND = "second"
+# PYTHONPATH for the `unityplan` CLI a test spawns: THIS checkout's code, not the checkout the
+# venv's editable install points at (a worktree would otherwise test another branch's CLI).
+CHECKOUT = str(Path(__file__).resolve().parents[1])
 # Territories the suite reads: dk, no, c_dk_aarhus on main; se, fn_sami on the second server.
 ON_SECOND = {"se": SECOND, "fn_sami": SECOND}
 
@@ -144,6 +147,23 @@ async def delete_redis_keys(url: str, prefix: str) -> None:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
         if keys:
             await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+async def age_rate_buckets(url: str, prefix: str, seconds: float) -> int:
+    """Make ``seconds`` pass for every rate-limit bucket under ``prefix``; returns how many.
+
+    The bucket script reads Redis's own clock (``TIME``), which a test cannot set; moving each
+    bucket's last-refill instant back is the same, to the script, as that much time passing.
+    Tests use this instead of sleeping through a Retry-After.
+    """
+    redis = Redis.from_url(url)
+    try:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}rl:*")]
+        for key in keys:
+            await redis.hincrbyfloat(key, "ts", -seconds * 1000)
+        return len(keys)
     finally:
         await redis.aclose()
 

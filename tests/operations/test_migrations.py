@@ -16,7 +16,7 @@ from db import territories as registry
 from db.engines import Database
 from db.migrate import head_revision, migrate_all, territory_revision
 from domain.territories import TerritoryKind, TerritoryStatus
-from tests.conftest import MAIN_DSN, StatementCounter, drop_database, recreate_database
+from tests.conftest import CHECKOUT, MAIN_DSN, StatementCounter, drop_database, recreate_database
 
 CLI = str(Path(sys.executable).parent / "unityplan")
 SCRATCH_DSN = (
@@ -55,7 +55,12 @@ async def test_migrate_twice_is_a_noop(db: Database, statements: StatementCounte
 
 
 async def run_cli(*args: str) -> tuple[int, str]:
-    env = {**os.environ, "DATABASE_URL": SCRATCH_DSN, "DATABASE_SERVERS": "{}"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": SCRATCH_DSN,
+        "DATABASE_SERVERS": "{}",
+        "PYTHONPATH": CHECKOUT,
+    }
     proc = await asyncio.create_subprocess_exec(
         CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
