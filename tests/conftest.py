@@ -80,6 +80,9 @@ def settings(second_server_dsn: str) -> Settings:
         # Tests that fire many requests at once expect answers; shedding load has its own test
         # (tests/server/test_overload.py).
         max_in_flight=1000,
+        # Hundreds of accounts: argon2id at its minimal cost (tests/accounts/test_login.py and
+        # test_passwords_rules.py check the standard one).
+        password_hashing="minimal",
     )
 
 
