@@ -23,6 +23,7 @@ from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import ensure_database
 from graph.server.app import create_app
+from tests.live import serve
 from unityplan.devservices import free_port, start_postgres, stop_postgres
 from unityplan.settings import Settings
 
@@ -99,6 +100,14 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
         await database.dispose()
         for dsn in settings.servers().values():
             await drop_database(dsn)
+
+
+@pytest.fixture(scope="session")
+def live_url(settings: Settings, db: Database) -> Iterator[str]:
+    """One real app under uvicorn for the session, for tests that need a socket (a browser, the
+    graphql-http audit): the default settings, so the modules that use it share it."""
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
