@@ -8,12 +8,15 @@ Policy (documented in the README, following NIST SP 800-63B rather than composit
 
 Hashes are argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile). When those
 parameters change, a successful login rehashes the password (``needs_rehash``), so stored hashes
-follow the current parameters without a reset.
+follow the current parameters without a reset. ``HASHERS["minimal"]`` exists for the test suite
+only (``PASSWORD_HASHING``, refused outside ``UNITYPLAN_ENV=test``): it creates hundreds of
+accounts, and what it tests is who may log in, not how expensive a guess is.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -40,6 +43,10 @@ _COMMON = frozenset(
 )
 
 _hasher = PasswordHasher()
+HASHERS = {
+    "standard": _hasher,
+    "minimal": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
 
 
 def normalize(password: str) -> str:
@@ -81,4 +88,15 @@ def needs_rehash(stored_hash: str, hasher: PasswordHasher = _hasher) -> bool:
 
 
 # Verified against when no account matches, so a miss costs as long as a wrong password.
-DUMMY_HASH = _hasher.hash("unityplan-dummy-password-for-timing")
+DUMMY_PASSWORD = "unityplan-dummy-password-for-timing"  # noqa: S105 (public by design)
+DUMMY_HASH = _hasher.hash(DUMMY_PASSWORD)
+
+
+def dummy_hash(hasher: PasswordHasher = _hasher) -> str:
+    """What a login without a matching account verifies against: a hash at ``hasher``'s cost."""
+    return DUMMY_HASH if hasher is _hasher else _dummy_hash_at(hasher)
+
+
+@cache
+def _dummy_hash_at(hasher: PasswordHasher) -> str:
+    return hasher.hash(DUMMY_PASSWORD)

@@ -20,7 +20,7 @@ from db.invitations import create_invitation
 from db.models import audit_log, invitation_tokens, user_identities, users
 from domain.accounts import secret_hash
 from domain.roles import Role
-from tests.conftest import MAIN_DSN, ON_SECOND
+from tests.conftest import CHECKOUT, MAIN_DSN, ON_SECOND
 
 CLI = str(Path(sys.executable).parent / "unityplan")
 PASSWORD = "a long enough passphrase 42"
@@ -84,6 +84,7 @@ async def cli(db: Database, *args: str) -> tuple[int, str, str]:
         "DATABASE_URL": MAIN_DSN,
         "DATABASE_SERVERS": json.dumps({"second": db.dsn("second")}),
         "UNITYPLAN_ENV": "test",
+        "PYTHONPATH": CHECKOUT,
     }
     proc = await asyncio.create_subprocess_exec(
         CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

@@ -23,6 +23,7 @@ from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import ensure_database
 from graph.server.app import create_app
+from tests.live import serve
 from unityplan.devservices import free_port, start_postgres, stop_postgres
 from unityplan.settings import Settings
 
@@ -35,6 +36,9 @@ MAIN_DSN = os.environ.get("TEST_DATABASE_URL") or (
     .render_as_string(hide_password=False)
 )
 SECOND = "second"
+# PYTHONPATH for the `unityplan` CLI a test spawns: THIS checkout's code, not the checkout the
+# venv's editable install points at (a worktree would otherwise test another branch's CLI).
+CHECKOUT = str(Path(__file__).resolve().parents[1])
 # Territories the suite reads: dk, no, c_dk_aarhus on main; se, fn_sami on the second server.
 ON_SECOND = {"se": SECOND, "fn_sami": SECOND}
 
@@ -77,6 +81,9 @@ def settings(second_server_dsn: str) -> Settings:
         # Tests that fire many requests at once expect answers; shedding load has its own test
         # (tests/server/test_overload.py).
         max_in_flight=1000,
+        # Hundreds of accounts: argon2id at its minimal cost (tests/accounts/test_login.py and
+        # test_passwords_rules.py check the standard one).
+        password_hashing="minimal",
     )
 
 
@@ -93,6 +100,14 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
         await database.dispose()
         for dsn in settings.servers().values():
             await drop_database(dsn)
+
+
+@pytest.fixture(scope="session")
+def live_url(settings: Settings, db: Database) -> Iterator[str]:
+    """One real app under uvicorn for the session, for tests that need a socket (a browser, the
+    graphql-http audit): the default settings, so the modules that use it share it."""
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +159,23 @@ async def delete_redis_keys(url: str, prefix: str) -> None:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}*")]
         if keys:
             await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+async def age_rate_buckets(url: str, prefix: str, seconds: float) -> int:
+    """Make ``seconds`` pass for every rate-limit bucket under ``prefix``; returns how many.
+
+    The bucket script reads Redis's own clock (``TIME``), which a test cannot set; moving each
+    bucket's last-refill instant back is the same, to the script, as that much time passing.
+    Tests use this instead of sleeping through a Retry-After.
+    """
+    redis = Redis.from_url(url)
+    try:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}rl:*")]
+        for key in keys:
+            await redis.hincrbyfloat(key, "ts", -seconds * 1000)
+        return len(keys)
     finally:
         await redis.aclose()
 

@@ -1,15 +1,31 @@
-"""Serve an ASGI app under uvicorn on a free 127.0.0.1 port, in a thread, for one test module."""
+"""Serve an ASGI app under uvicorn on a free 127.0.0.1 port, in a thread."""
 
 from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
 from starlette.types import ASGIApp
+
+STARTUP_TIMEOUT_SECONDS = 30
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it listens: the test thread waits on that, never polls."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            # Also when start-up failed (should_exit is then set): the waiter looks at `started`.
+            self.ready.set()
 
 
 @contextmanager
@@ -20,15 +36,12 @@ def serve(app: ASGIApp) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", ws="websockets-sansio", access_log=False)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
     try:
+        if not server.ready.wait(STARTUP_TIMEOUT_SECONDS) or not server.started:
+            raise RuntimeError("uvicorn did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

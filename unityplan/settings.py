@@ -10,7 +10,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAIN_SERVER = "main"
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 30
     login_failure_window_seconds: int = 900
+    # argon2id cost of new password hashes (domain/passwords.py): "standard" everywhere; "minimal"
+    # (one pass over 8 KiB) is refused outside UNITYPLAN_ENV=test. The test suite registers
+    # hundreds of accounts, and at the standard cost hashing was most of its run time.
+    password_hashing: Literal["standard", "minimal"] = "standard"  # noqa: S105 (a cost name)
     invitation_default_ttl_seconds: int = 7 * 24 * 3600
 
     # --- the HTTP front door (README, "Limits and the front door"). None means the default of
@@ -144,6 +148,12 @@ class Settings(BaseSettings):
         for entry in value:
             ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the bad entry
         return value
+
+    @model_validator(mode="after")
+    def _minimal_hashing_only_in_tests(self) -> Settings:
+        if self.password_hashing != "standard" and self.unityplan_env != "test":  # noqa: S105
+            raise ValueError("PASSWORD_HASHING=minimal is only for UNITYPLAN_ENV=test")
+        return self
 
     @field_validator("database_servers")
     @classmethod

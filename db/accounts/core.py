@@ -7,11 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from argon2 import PasswordHasher
+
 from db import territories as registry
 from db import users
 from db.engines import Database
 from db.territories import TerritoryRecord
 from db.users import UserRecord
+from domain import passwords
 from domain.accounts import identity_hash
 from domain.errors import NotFound
 from domain.territories import TerritoryStatus
@@ -27,6 +30,8 @@ class AuthConfig:
     identity_key: bytes
     access_ttl: timedelta
     refresh_ttl: timedelta
+    # New password hashes at this cost (PASSWORD_HASHING); stored ones verify at their own.
+    hasher: PasswordHasher = passwords.HASHERS["standard"]
 
     def __repr__(self) -> str:
         return f"AuthConfig(keys={self.keys!r})"

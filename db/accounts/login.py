@@ -176,11 +176,15 @@ async def login(
 
     matched: Credentials | None = None
     for candidate in candidates:
-        if await asyncio.to_thread(passwords.verify_password, candidate.password_hash, password):
+        if await asyncio.to_thread(
+            passwords.verify_password, candidate.password_hash, password, config.hasher
+        ):
             matched = candidate
             break
     if not candidates:
-        await asyncio.to_thread(passwords.verify_password, passwords.DUMMY_HASH, password)
+        await asyncio.to_thread(
+            passwords.verify_password, passwords.dummy_hash(config.hasher), password, config.hasher
+        )
     if matched is None or matched.user.status != "active" or matched.user.identity_hash is None:
         account_failures, _ = await state.record_failure(subjects, client_ip)
         actor = candidates[0].user if len(candidates) == 1 else None
@@ -203,8 +207,8 @@ async def login(
 
     user = matched.user
     ihash = matched.user.identity_hash
-    if passwords.needs_rehash(matched.password_hash):
-        new_hash = await asyncio.to_thread(passwords.hash_password, password)
+    if passwords.needs_rehash(matched.password_hash, config.hasher):
+        new_hash = await asyncio.to_thread(passwords.hash_password, password, config.hasher)
         territory = await active_territory(db, user.territory_id)
         assert territory is not None
         async with db.transaction(territory.db_server, user.territory_id) as conn:

@@ -77,7 +77,7 @@ async def register(
     territory = await active_territory(db, territory_id)
     if territory is None:
         raise InvitationNotFound("No such invitation.")
-    password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    password_hash = await asyncio.to_thread(passwords.hash_password, password, config.hasher)
     user_id = uuid.uuid4()
     ihash = config.identity(territory_id, user_id)
     same_server = territory.db_server == MAIN_SERVER

@@ -22,6 +22,7 @@ from starlette.requests import HTTPConnection
 
 from db.accounts import AuthConfig
 from db.authstate import AuthState, Limits
+from domain import passwords
 from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from domain.tokens import KeySet, SigningKey, generate_key, load_private_key, private_pem
@@ -85,6 +86,7 @@ class AuthServices:
             identity_key=settings.identity_key(),
             access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+            hasher=passwords.HASHERS[settings.password_hashing],
         )
         limits = Limits(
             per_account=settings.login_max_failures_per_account,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 import warnings
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from db.engines import Database
 from domain.tokens import private_pem
+from graph.server import auth as server_auth
 from graph.server.app import create_app
 from tests.authkit import account, call
 from unityplan.settings import Settings
@@ -126,35 +130,62 @@ async def test_logout_reaches_an_open_connection(
         assert ws.receive_json()["type"] == "pong"
 
 
+class AuthClock:
+    """What "now" is for graph/server/auth.py's expiry check of an open connection's caller."""
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+        clock = self
+
+        class Frozen(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> Frozen:
+                local = clock.instant.astimezone(tz)
+                return local if tz is not None else local.replace(tzinfo=None)  # type: ignore[return-value]
+
+        self.datetime = Frozen
+
+
 async def test_an_expired_token_stops_working_on_an_open_connection(
-    auth_client: httpx.AsyncClient, auth_app: Any, auth_settings: Settings, db: Database
+    auth_client: httpx.AsyncClient,
+    auth_app: Any,
+    auth_settings: Settings,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
-    import uuid
-    from datetime import timedelta
+    """The token is checked again before each operation, on a clock the test sets (no sleep).
 
-    import jwt
-
+    connection_init verifies the token on the real clock; only the recheck's clock moves: one
+    second before ``exp`` the operation runs, at ``exp`` it is refused and the connection stays.
+    """
     user = await account(auth_client, db, "dk")
     claims = jwt.decode(user["accessToken"], options={"verify_signature": False})
     keys = auth_app.state.auth.config.keys
-    short, _ = keys.issue(
+    short, expires = keys.issue(
         user_id=uuid.UUID(claims["sub"]),
         territory_id="dk",
         roles=claims["roles"],
         session_id=uuid.UUID(claims["sid"]),
-        ttl=timedelta(seconds=2),
+        ttl=timedelta(minutes=5),
     )
+    clock = AuthClock(datetime.now(UTC))
+    monkeypatch.setattr(server_auth, "datetime", clock.datetime)
     app = ws_app(auth_app, auth_settings)
     me = {"query": "{ me { username } }"}
     with TestClient(app) as client, client.websocket_connect("/graphql", [PROTOCOL]) as ws:
         ws.send_json({"type": "connection_init", "payload": {"accessToken": short}})
         assert ws.receive_json()["type"] == "connection_ack"
+        clock.instant = expires - timedelta(seconds=1)
         ws.send_json({"id": "1", "type": "subscribe", "payload": me})
         assert ws.receive_json()["type"] == "next"
         assert ws.receive_json()["type"] == "complete"
-        await asyncio.sleep(2.1)
+        clock.instant = expires
         ws.send_json({"id": "2", "type": "subscribe", "payload": me})
         refused = ws.receive_json()
         assert refused["type"] == "error"
         assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert refused["payload"][0]["message"] == (
+            "The access token has expired; refresh the session."
+        )
+        ws.send_json({"id": "3", "type": "ping"})
+        assert ws.receive_json()["type"] == "pong"

@@ -1,4 +1,5 @@
-"""Account rules one at a time: usernames, emails, display names, identity hashes, secrets."""
+"""Account rules one at a time: usernames, emails, display names, identity hashes, secrets, and
+who reads an account."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 import pytest
 
 from domain.accounts import (
+    can_read_account,
     identity_hash,
     new_secret,
     secret_hash,
@@ -16,6 +18,7 @@ from domain.accounts import (
     validate_email,
     validate_username,
 )
+from domain.callers import Caller
 from domain.errors import BadUserInput
 
 USERNAME = (
@@ -36,6 +39,7 @@ def refusal(call: object, *args: object) -> str:
     [
         ("abc", "abc"),
         ("  Kari.Nord  ", "kari.nord"),
+        (" Alice_W ", "alice_w"),
         ("a_b", "a_b"),
         ("a-.b", "a-.b"),
         ("0" * 32, "0" * 32),
@@ -46,7 +50,23 @@ def test_usernames_accepted(given: str, stored: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "given", ["ab", "a" * 33, "_abc", "abc_", ".abc", "abc-", "a b", "kåre", "ab\ncd", ""]
+    "given",
+    [
+        "ab",
+        "a" * 33,
+        "_abc",
+        "abc_",
+        ".abc",
+        "-abc",
+        "abc-",
+        "a b",
+        "a b c",
+        "a@b.c",
+        "kåre",
+        "æble",
+        "ab\ncd",
+        "",
+    ],
 )
 def test_usernames_refused(given: str) -> None:
     assert refusal(validate_username, given) == USERNAME
@@ -86,6 +106,13 @@ def test_emails_accepted(given: str, stored: str) -> None:
         "kari@exa\tmple.org",
         "kari\x00@example.org",
         "kari\u200b@example.org",
+        "a",
+        "a@",
+        "@b.c",
+        "a@b",
+        "a b@c.d",
+        "a@.",
+        "x" * 250 + "@b.co",  # 255 characters
     ],
 )
 def test_emails_refused(given: str) -> None:
@@ -130,6 +157,7 @@ def test_identity_hash_is_hmac_of_territory_and_user() -> None:
     expected = hmac.new(key, b"dk:00000000-0000-0000-0000-000000000001", hashlib.sha256).digest()
     assert identity_hash(key, "dk", user) == expected
     assert identity_hash(key, "se", user) != expected
+    assert identity_hash(b"other", "dk", user) != expected
     assert refusal(identity_hash, key, "DK", user).startswith("Invalid territory id")
 
 
@@ -141,3 +169,24 @@ def test_secrets_are_256_random_bits_and_hash_to_sha256() -> None:
     assert secret_hash("abc") == bytes.fromhex(
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+USER = uuid.UUID("9a1d3c4e-2222-4b3c-8d4e-5f6a7b8c9d0e")
+
+
+@pytest.mark.parametrize(
+    ("caller", "readable"),
+    [
+        (Caller(user_id=str(USER), territory_id="dk", roles=frozenset({"member:dk"})), True),
+        (Caller(user_id=str(uuid.uuid4()), territory_id="dk", roles=frozenset()), False),
+        (Caller(user_id=str(USER), territory_id="no", roles=frozenset()), False),
+        (Caller(user_id="x", territory_id="no", roles=frozenset({"moderator:dk"})), True),
+        (Caller(user_id="x", territory_id="dk", roles=frozenset({"territory_manager:dk"})), True),
+        (Caller(user_id="x", territory_id="no", roles=frozenset({"territory_manager:no"})), False),
+        (Caller(user_id="x", territory_id="dk", roles=frozenset({"content_creator:dk"})), False),
+        (Caller(user_id="x", territory_id="global", roles=frozenset({"global_admin"})), True),
+        (Caller(), False),
+    ],
+)
+def test_who_reads_an_account(caller: Caller, readable: bool) -> None:
+    assert can_read_account(caller, "dk", USER) is readable

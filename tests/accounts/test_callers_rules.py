@@ -50,3 +50,20 @@ def test_a_user_without_session_has_none() -> None:
     assert caller.is_authenticated is True
     with pytest.raises(Unauthenticated, match=r"^Log in first\.$"):
         caller.session()
+
+
+@pytest.mark.parametrize(
+    ("territory", "user", "same"),
+    [
+        ("dk", USER, True),
+        ("se", USER, False),  # the same id in another territory is another person
+        ("dk", "7d2a4b6c-6666-4e8f-9a0b-1c2d3e4f5a6b", False),
+    ],
+)
+def test_is_account_needs_territory_and_user(territory: str, user: str, same: bool) -> None:
+    caller = Caller(user_id=USER, territory_id="dk", roles=frozenset({"member:dk"}))
+    assert caller.is_account(territory, uuid.UUID(user)) is same
+
+
+def test_anonymous_is_no_account() -> None:
+    assert ANONYMOUS.is_account("dk", uuid.UUID(USER)) is False

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from db.engines import Database
@@ -137,13 +139,14 @@ async def test_login_throttling_sees_clients_behind_a_trusted_proxy(
 
 
 async def test_login_rehashes_outdated_password_hashes(
-    auth_client: httpx.AsyncClient, db: Database
+    auth_client: httpx.AsyncClient, auth_app: Any, db: Database
 ) -> None:
+    hasher = auth_app.state.auth.config.hasher  # the suite's: PASSWORD_HASHING=minimal
     name = unique()
     assert "errors" not in await register(auth_client, await invite(db, "se"), name)
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     old_hash = passwords.hash_password(PASSWORD, weak)
-    assert passwords.needs_rehash(old_hash)
+    assert passwords.needs_rehash(old_hash, hasher)
     async with db.transaction(server_of("se"), "se") as conn:
         await conn.execute(
             update(users).where(users.c.username == name).values(password_hash=old_hash)
@@ -154,8 +157,31 @@ async def test_login_rehashes_outdated_password_hashes(
             await conn.execute(select(users.c.password_hash).where(users.c.username == name))
         ).scalar_one()
     assert stored != old_hash
-    assert not passwords.needs_rehash(stored)
+    assert not passwords.needs_rehash(stored, hasher)
     assert passwords.verify_password(stored, PASSWORD)
+
+
+async def test_new_hashes_use_the_configured_cost(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    """The suite runs at the minimal cost; the standard one is tested in test_passwords_rules."""
+    name = unique()
+    assert "errors" not in await register(auth_client, await invite(db, "dk"), name)
+    async with db.connect(server_of("dk"), "dk") as conn:
+        stored = (
+            await conn.execute(select(users.c.password_hash).where(users.c.username == name))
+        ).scalar_one()
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert "errors" not in await login(auth_client, name)
+    assert codes(await login(auth_client, unique())) == ["INVALID_CREDENTIALS"]  # the dummy
+
+
+def test_minimal_hashing_is_for_tests_only() -> None:
+    assert Settings().password_hashing == "standard"
+    assert Settings(unityplan_env="test", password_hashing="minimal").password_hashing == "minimal"
+    for env in ("development", "production"):
+        with pytest.raises(ValidationError, match="only for UNITYPLAN_ENV=test"):
+            Settings(unityplan_env=env, password_hashing="minimal", identity_hash_key="k")
 
 
 async def test_login_identifier_with_control_characters(

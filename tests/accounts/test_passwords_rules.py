@@ -10,7 +10,15 @@ import pytest
 from argon2 import PasswordHasher
 
 from domain.errors import PasswordPolicyViolation
-from domain.passwords import DUMMY_HASH, check_policy, hash_password, needs_rehash, verify_password
+from domain.passwords import (
+    DUMMY_HASH,
+    HASHERS,
+    check_policy,
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 
 VARIED = "kq7#vz2!mw9pLx4$rt8&" * 13  # 260 characters, 20 distinct
 TOO_SHORT = "A password needs at least 12 characters."
@@ -93,11 +101,28 @@ def test_short_names_and_domains_are_not_personal(password: str, username: str, 
     assert accepted(password, username, email)
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["short", "aaaaaaaaaaaaaaaa", "password1234", "x" * 257, "my name is alice_w ok", "alice.w@"],
+)
+def test_refusals_never_repeat_the_password(password: str) -> None:
+    message = refusal(password, username="alice_w", email="alice.w@example.org")
+    assert password not in message
+
+
+@pytest.mark.parametrize(
+    "password", ["correct horse battery", "ÆØÅ æøå 12345", " spaces count too "]
+)
+def test_passphrases_accepted(password: str) -> None:
+    assert accepted(password, username="alice", email="alice@example.org")
+
+
 def test_hash_and_verify_with_composition() -> None:
     stored = hash_password("ve\u0301rt#kq7!m2z", FAST)
     assert stored.startswith("$argon2id$")
     assert verify_password(stored, "v\u00e9rt#kq7!m2z", FAST) is True
     assert verify_password(stored, "vert#kq7!m2z", FAST) is False
+    assert verify_password(stored, "v\u00e9rt#kq7!m2Z", FAST) is False  # case counts
     assert verify_password("not a hash", "anything", FAST) is False
     assert verify_password(DUMMY_HASH, "unityplan-dummy-password-for-timing") is True
     assert verify_password(DUMMY_HASH, "unityplan-dummy-password-for-timing!") is False
@@ -109,3 +134,23 @@ def test_rehash_when_parameters_change() -> None:
     assert needs_rehash(stored) is True
     assert needs_rehash(hash_password("ve\u0301rt#kq7!m2z")) is False
     assert needs_rehash("not a hash", FAST) is True
+
+
+def test_the_standard_cost_is_argon2_cffis_default_and_minimal_is_minimal() -> None:
+    standard = hash_password("ve\u0301rt#kq7!m2z", HASHERS["standard"])
+    assert standard.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert needs_rehash(standard) is False
+    minimal = hash_password("ve\u0301rt#kq7!m2z", HASHERS["minimal"])
+    assert minimal.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert needs_rehash(minimal) is True
+    assert needs_rehash(minimal, HASHERS["minimal"]) is False
+
+
+def test_the_dummy_hash_costs_what_a_real_one_does() -> None:
+    assert dummy_hash() == DUMMY_HASH
+    assert DUMMY_HASH.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    minimal = dummy_hash(HASHERS["minimal"])
+    assert minimal.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert dummy_hash(HASHERS["minimal"]) == minimal  # computed once
+    assert verify_password(minimal, "unityplan-dummy-password-for-timing") is True
+    assert dummy_hash(FAST).startswith("$argon2id$v=19$m=8,t=1,p=1$")

@@ -158,6 +158,7 @@ def test_verified_claims_and_their_caller(clock: Clock) -> None:
     assert found.issued_at == datetime(2026, 11, 27, 12, tzinfo=UTC)
     assert found.expires_at == datetime(2026, 11, 27, 12, 15, tzinfo=UTC)
     assert len(found.token_id) == 32
+    assert found.caller().is_authenticated
     assert found.caller() == Caller(
         user_id="5f0c6b2e-8f43-4a7c-9d8e-0a1b2c3d4e5f",
         territory_id="dk",

@@ -1,13 +1,20 @@
-"""Community rules one at a time: slugs, names, descriptions, who manages members, last admin."""
+"""Community rules one at a time: slugs, names, descriptions, who sees an invite-only community,
+who lists and manages members, whose membership a caller holds, the last admin."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from domain.callers import ANONYMOUS, Caller
 from domain.communities import (
     CommunityRole,
+    account_in,
+    can_list_members,
     can_manage_members,
     check_admins_remain,
+    hidden_from,
     validate_description,
     validate_name,
     validate_slug,
@@ -120,6 +127,7 @@ def test_descriptions_refused(given: str, message: str) -> None:
         ([], "dk", None, False),
         (["territory_manager:dk"], "dk", None, True),
         (["territory_manager:se"], "dk", None, False),
+        (["territory_manager:no"], "dk", None, False),
         (["territory_manager:se"], "dk", "admin", True),
         (["moderator:dk"], "dk", "member", False),
         (["global_admin"], "dk", None, True),
@@ -149,3 +157,55 @@ def test_a_community_keeps_an_admin(admins: int, losing: bool, refused: bool) ->
         )
     else:
         assert check_admins_remain(admins, losing_admin=losing) is None
+
+
+ALICE = "3c9e1f20-5555-4a6b-8c7d-0e1f2a3b4c5d"
+DK_ACCOUNT = Caller(user_id=ALICE, territory_id="dk", roles=frozenset({"member:dk"}))
+NO_ACCOUNT = Caller(user_id="7d2a4b6c-6666-4e8f-9a0b-1c2d3e4f5a6b", territory_id="no")
+GLOBAL_ADMIN = Caller(
+    user_id="8e3b5c7d-7777-4f90-8b1c-2d3e4f5a6b7c",
+    territory_id="no",
+    roles=frozenset({"global_admin"}),
+)
+
+
+@pytest.mark.parametrize("role", ["member", "moderator", "admin"])
+def test_members_see_their_invite_only_community(role: str) -> None:
+    assert not hidden_from([], "dk", is_public=False, caller_community_role=CommunityRole(role))
+
+
+@pytest.mark.parametrize(
+    ("roles", "hidden"),
+    [
+        ([], True),
+        (["member:dk"], True),
+        (["moderator:dk"], True),
+        (["territory_manager:no"], True),
+        (["territory_manager:dk"], False),
+        (["global_admin"], False),
+    ],
+)
+def test_non_members_see_an_invite_only_community_only_as_managers(
+    roles: list[str], hidden: bool
+) -> None:
+    assert hidden_from(roles, "dk", is_public=False, caller_community_role=None) is hidden
+
+
+def test_public_communities_are_never_hidden() -> None:
+    assert not hidden_from([], "dk", is_public=True, caller_community_role=None)
+
+
+@pytest.mark.parametrize(
+    ("caller", "allowed"),
+    [(DK_ACCOUNT, True), (NO_ACCOUNT, False), (ANONYMOUS, False), (GLOBAL_ADMIN, True)],
+)
+def test_member_lists_are_for_the_territory_and_global_admins(
+    caller: Caller, allowed: bool
+) -> None:
+    assert can_list_members(caller, "dk") is allowed
+
+
+def test_only_accounts_of_the_territory_hold_memberships_there() -> None:
+    assert account_in(DK_ACCOUNT, "dk") == uuid.UUID(ALICE)
+    assert account_in(DK_ACCOUNT, "no") is None
+    assert account_in(ANONYMOUS, "dk") is None

@@ -6,12 +6,25 @@ sides (length 120/121, uses 1..10000, a lifetime of 60 s..366 days, expiry at th
 
 from __future__ import annotations
 
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.callers import Caller
 from domain.errors import BadUserInput, InvitationInvalid
-from domain.invitations import InvitationState, check_usable, new_token, territory_of, validate_new
+from domain.invitations import (
+    InvitationState,
+    check_lifetime,
+    check_max_uses,
+    check_role,
+    check_usable,
+    new_token,
+    recorded_creator,
+    territory_of,
+    validate_new,
+)
 from domain.roles import Role
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -75,6 +88,10 @@ def test_tokens_route(token: str, territory: str) -> None:
         "dk",
         "dk.",
         ".secret",
+        ".abc",
+        "../etc.abc",
+        "is;drop.x",
+        "x" * 200,
         "DK.secret",
         "zz.secret",
         "",
@@ -133,6 +150,7 @@ def test_each_rule_refuses_with_its_code(
         ("dk", 10_000, "moderator", 366 * 24 * 3600),
         ("global", 1, "global_admin", 3600),
         ("global", 3, "member", 3600),
+        ("dk", 2, "territory_manager", 3600),
     ],
 )
 def test_new_invitations_accepted(territory: str, max_uses: int, role: str, ttl: int) -> None:
@@ -151,6 +169,9 @@ LIFETIME = "An invitation lasts between a minute and a year."
     [
         ("dk", 0, "member", 3600, USES),
         ("dk", 10_001, "member", 3600, USES),
+        ("dk", -1, "member", 3600, USES),
+        ("dk", 1, "member", 0, LIFETIME),
+        ("dk", 1, "member", 1, LIFETIME),
         ("dk", 1, "member", 59, LIFETIME),
         ("dk", 1, "member", 31_622_401, LIFETIME),
         ("dk", 1, "global_admin", 3600, "A global admin is invited into the 'global' territory."),
@@ -162,3 +183,44 @@ def test_new_invitations_refused_by_one_rule(
     with pytest.raises(BadUserInput) as refused:
         validate_new(territory_id=territory, max_uses=max_uses, role=Role(role), ttl_seconds=ttl)
     assert refused.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("uses", "refused"), [(-1, True), (0, True), (1, False), (10_000, False), (10_001, True)]
+)
+def test_check_max_uses_alone(uses: int, refused: bool) -> None:
+    if refused:
+        with pytest.raises(BadUserInput, match=f"^{re.escape(USES)}$"):
+            check_max_uses(uses)
+    else:
+        assert check_max_uses(uses) is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "refused"),
+    [(0, True), (59, True), (60, False), (31_622_400, False), (31_622_401, True)],
+)
+def test_check_lifetime_alone(seconds: int, refused: bool) -> None:
+    if refused:
+        with pytest.raises(BadUserInput, match=f"^{re.escape(LIFETIME)}$"):
+            check_lifetime(seconds)
+    else:
+        assert check_lifetime(seconds) is None
+
+
+def test_check_role_alone() -> None:
+    assert check_role("global", Role.GLOBAL_ADMIN) is None
+    assert check_role("dk", Role.TERRITORY_MANAGER) is None
+    with pytest.raises(
+        BadUserInput, match=r"^A global admin is invited into the 'global' territory\.$"
+    ):
+        check_role("dk", Role.GLOBAL_ADMIN)
+
+
+def test_the_creator_is_recorded_only_for_the_territorys_own_accounts() -> None:
+    user = uuid.UUID("4b5c6d7e-8888-4a1b-9c2d-3e4f5a6b7c8d")
+    own = Caller(user_id=str(user), territory_id="dk", roles=frozenset({"territory_manager:dk"}))
+    admin = Caller(user_id=str(user), territory_id="global", roles=frozenset({"global_admin"}))
+    assert recorded_creator(own, "dk") == user
+    assert recorded_creator(admin, "dk") is None
+    assert recorded_creator(Caller(), "dk") is None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -104,9 +103,7 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_ensure_services_starts_real_servers_for_dead_urls(state_dir: Path) -> None:
-    began = time.monotonic()
     urls = await asyncio.to_thread(ensure_services, state_dir, **DEAD)
-    first_start = time.monotonic() - began
 
     for url, dead in zip(
         (urls.database_url, urls.nats_url, urls.redis_url), DEAD.values(), strict=True
@@ -128,11 +125,17 @@ async def test_ensure_services_starts_real_servers_for_dead_urls(state_dir: Path
         "redis": urls.redis_url,
     }
 
-    # A second run (the next `make run`) finds the same servers instead of starting new ones.
-    began = time.monotonic()
+    postmaster = Path(recorded["postgres"]["data_dir"]) / "postmaster.pid"
+    postgres_pid = postmaster.read_text().split()[0]
+    assert isinstance(recorded["nats"]["pid"], int)
+    assert isinstance(recorded["redis"]["pid"], int)
+
+    # A second run (the next `make run`) finds the same servers instead of starting new ones:
+    # the same URLs, the same record (NATS's and Redis's pids), the same PostgreSQL postmaster.
     again = await asyncio.to_thread(ensure_services, state_dir, **DEAD)
     assert again == urls
-    assert time.monotonic() - began < first_start
+    assert json.loads((state_dir / "services.json").read_text()) == recorded
+    assert postmaster.read_text().split()[0] == postgres_pid
 
     # Reachable URLs are used as given: nothing is started for them.
     given = ServiceUrls(urls.database_url, urls.nats_url, urls.redis_url)

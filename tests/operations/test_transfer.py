@@ -38,7 +38,7 @@ from db.provisioning import create_territory
 from db.transfer import export_territory, import_territory, read_manifest
 from domain.errors import BadUserInput
 from domain.territories import TerritoryKind, schema_name
-from tests.conftest import SECOND, StatementCounter, gql
+from tests.conftest import CHECKOUT, SECOND, StatementCounter, gql
 from unityplan.settings import Settings
 
 TID = "c_dk_transfer"
@@ -431,6 +431,7 @@ async def run_cli(settings_: Settings, *args: str) -> tuple[int, str, str]:
         "UNITYPLAN_ENV": "test",
         "DATABASE_URL": settings_.database_url,
         "DATABASE_SERVERS": json.dumps(settings_.database_servers),
+        "PYTHONPATH": CHECKOUT,
     }
     proc = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "unityplan"),

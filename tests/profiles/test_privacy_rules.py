@@ -120,6 +120,8 @@ def test_relation_defaults_to_no_groups_and_no_community() -> None:
         (["bio", "birthdate"], False, {"bio", "birthdate"}),
         (["nonsense", "bio"], False, {"bio"}),
         (["bio", "nonsense", "profile"], True, {"bio"}),
+        (["profile", "bio", "bio", "nonsense", "social_links"], True, {"bio", "social_links"}),
+        (["PROFILE", "Bio"], False, set()),  # scopes are case-sensitive; unknown ones grant nothing
     ],
 )
 def test_stored_grant_scopes(scopes: list[str], profile: bool, fields: set[str]) -> None:
@@ -208,3 +210,81 @@ def test_stored_overrides_ignore_unknown_fields_and_hide_damaged_values() -> Non
         "languages": "family",
     }
     assert parse_overrides({}) == {}
+
+
+R = Relation
+
+
+def test_field_settings_override_the_preset() -> None:
+    overrides = {ProfileField.BIO: Visibility.PUBLIC, ProfileField.LOCATION: Visibility.ONLY_ME}
+    seen = visible_fields(R.ANONYMOUS, Visibility.ONLY_ME, overrides)
+    assert seen == {ProfileField.BIO}
+    seen = visible_fields(R.TERRITORY, Visibility.PUBLIC, overrides)
+    assert seen == set(ProfileField) - {ProfileField.LOCATION}
+    assert visible_fields(R.SELF, Visibility.ONLY_ME, overrides) == set(ProfileField)
+
+
+F = ProfileField
+V = Visibility
+
+
+# (field has its own setting?, that setting admits the relation?, a field grant?, a profile
+# grant?) -> visible. Written out: the setting that applies admits the viewer OR names their group.
+GROUP_RULE = [
+    # follows the profile: the preset, or the profile's groups
+    (False, False, False, False, False),
+    (False, True, False, False, True),
+    (False, False, False, True, True),
+    (False, False, True, False, False),  # a field grant without a field setting grants nothing
+    (False, True, False, True, True),
+    # its own setting: its visibility, or its own groups; the profile's groups do not reach it
+    (True, False, False, False, False),
+    (True, True, False, False, True),
+    (True, False, True, False, True),
+    (True, False, False, True, False),
+    (True, True, False, True, True),
+]
+
+
+@pytest.mark.parametrize(("own", "admits", "field_grant", "profile_grant", "visible"), GROUP_RULE)
+def test_groups_widen_the_setting_that_applies(
+    own: bool, admits: bool, field_grant: bool, profile_grant: bool, visible: bool
+) -> None:
+    relation = R.TERRITORY
+    setting = V.TERRITORY if admits else V.COMMUNITY
+    preset = setting if not own else V.PUBLIC if not admits else V.ONLY_ME
+    # A preset that would answer the other way proves the field's own setting is the one used.
+    overrides = {F.BIO: setting} if own else {}
+    grants = GroupGrants(
+        profile=profile_grant, fields=frozenset({F.BIO}) if field_grant else frozenset()
+    )
+    assert field_visible(F.BIO, relation, preset, overrides, grants) is visible
+
+
+def test_groups_only_ever_add_viewers() -> None:
+    everything = [NO_GRANTS, GroupGrants(profile=True), GroupGrants(True, frozenset(F))]
+    overrides = {F.BIO: V.ONLY_ME, F.LOCATION: V.PUBLIC}
+    for relation in Relation:
+        for preset in Visibility:
+            without = visible_fields(relation, preset, overrides)
+            for grants in everything:
+                assert without <= visible_fields(relation, preset, overrides, grants)
+
+
+def test_a_custom_group_member_sees_what_is_shared_with_it() -> None:
+    """Same relation, member or not: the member sees the shared field, the other does not."""
+    overrides = {F.BIRTHDATE: V.ONLY_ME, F.BIO: V.ONLY_ME}
+    member = GroupGrants(fields=frozenset({F.BIO}))
+    assert visible_fields(R.TERRITORY, V.ONLY_ME, overrides, member) == {F.BIO}
+    assert visible_fields(R.TERRITORY, V.ONLY_ME, overrides) == set()
+    # Shared at profile level: every field that follows the preset, never the birthdate.
+    profile = GroupGrants(profile=True)
+    assert visible_fields(R.OTHER_TERRITORY, V.ONLY_ME, overrides, profile) == (
+        set(F) - {F.BIRTHDATE, F.BIO}
+    )
+    # A custom group sets no relation.
+    me = Viewer("dk", "a")
+    relation = relation_of(
+        me, owner_territory="dk", owner_id="b", owner_groups_holding_viewer=["custom"]
+    )
+    assert relation is R.TERRITORY

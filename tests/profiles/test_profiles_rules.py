@@ -142,6 +142,8 @@ def test_avatars_accepted(given: str, stored: str) -> None:
         "file:0b7e4a3c-1111-4222-8333-94445556667",
         "https://example.org/me.png",
         "",
+        "file:../../etc/passwd",
+        "ipfs://short",
     ],
 )
 def test_avatars_refused(given: str) -> None:
@@ -160,6 +162,8 @@ def test_avatars_refused(given: str) -> None:
         (" EN ", "en"),
         ("sma", "sma"),
         ("SMA", "sma"),
+        ("SE", "se"),
+        ("zh-Hant-TW", "zh-Hant-TW"),
         ("sr-latn", "sr-Latn"),
         ("pt-br", "pt-BR"),
         ("es-419", "es-419"),
@@ -183,6 +187,14 @@ def test_language_tags(tag: str, canonical: str) -> None:
         ("qqq", "'qqq' is not an ISO 639 language code."),
         ("en-abcd", "'Abcd' is not an ISO 15924 script code."),
         ("en-qq", "'QQ' is not an ISO 3166-1 country code."),
+        ("", "'' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'."),
+        ("xx", "'xx' is not an ISO 639 language code."),
+        ("en-XX", "'XX' is not an ISO 3166-1 country code."),
+        ("en_GB", "'en_GB' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'."),
+        (
+            "en-GB-x-private",
+            "'en-GB-x-private' is not a language tag like 'en', 'sma', 'sr-Latn' or 'pt-BR'.",
+        ),
     ],
 )
 def test_bad_language_tags(tag: str, message: str) -> None:
@@ -256,6 +268,14 @@ def test_platform_hosts(platform: str, host: str, allowed: bool) -> None:
             ("pixelfed", "https://pixelfed.social/X", None),
         ),
         ("custom", "https://kari.dk/about", "Me", ("custom", "https://kari.dk/about", "Me")),
+        ("x", "https://twitter.com/kari", None, ("x", "https://twitter.com/kari", None)),
+        ("youtube", "https://youtu.be/abc", None, ("youtube", "https://youtu.be/abc", None)),
+        (
+            "linkedin",
+            "https://www.linkedin.com/in/kari",
+            None,
+            ("linkedin", "https://www.linkedin.com/in/kari", None),
+        ),
         (" Custom ", "https://münchen.de/x", " Home ", ("custom", "https://münchen.de/x", "Home")),
         ("custom", "https://a.b0/", "x" * 64, ("custom", "https://a.b0/", "x" * 64)),
         (
@@ -376,7 +396,7 @@ def test_each_link_rule(platform: str, url: str, label: str | None, message: str
 def test_time_zones() -> None:
     assert validate_time_zone(" Europe/Oslo ") == "Europe/Oslo"
     assert validate_time_zone("UTC") == "UTC"
-    for bad in ("europe/oslo", "Mars/Olympus", ""):
+    for bad in ("europe/oslo", "Mars/Olympus", "", "../../etc/passwd", "UTC+2"):
         assert refusal(validate_time_zone, bad) == (
             f"'{bad}' is not an IANA time zone like 'Europe/Copenhagen'."
         )
@@ -423,6 +443,12 @@ def test_quiet_hours_read_the_instant_in_the_owners_zone() -> None:
     assert not hours.contains(datetime(2026, 11, 27, 23, tzinfo=timezone(timedelta(hours=9))))
     with pytest.raises(ValueError, match=r"^moment must be timezone-aware$"):
         hours.contains(datetime(2026, 11, 27, 22, 30))
+
+
+def test_quiet_hours_follow_summer_time() -> None:
+    day = quiet_hours(time(9, 0), time(17, 0), "America/New_York")
+    assert day.contains(datetime(2026, 7, 1, 14, 0, tzinfo=UTC))  # 10:00 EDT
+    assert not day.contains(datetime(2026, 7, 1, 21, 0, tzinfo=UTC))  # 17:00 EDT
 
 
 def test_an_empty_window_is_never_quiet() -> None:
@@ -561,3 +587,61 @@ def test_stored_preferences_are_read_leniently() -> None:
         "quiet_hours": {"start": "23:15", "end": "06:00", "time_zone": "Europe/Copenhagen"},
     }
     assert NotificationPreferences.from_json({"channels": None, "quiet_hours": None}).quiet is None
+
+
+def test_notification_preferences_round_trip() -> None:
+    changed = NotificationPreferences().with_changes(
+        {
+            (NotificationEvent.COMMUNITY_ACTIVITY, Channel.EMAIL): True,
+            (NotificationEvent.MESSAGE_RECEIVED, Channel.PUSH): False,
+        },
+        quiet_hours(time(23, 0), time(6, 30), "Europe/Oslo"),
+    )
+    again = NotificationPreferences.from_json(changed.to_json())
+    assert again == changed
+    assert again.enabled(NotificationEvent.COMMUNITY_ACTIVITY, Channel.EMAIL)
+    assert not again.enabled(NotificationEvent.MESSAGE_RECEIVED, Channel.PUSH)
+
+
+@pytest.mark.parametrize(
+    ("platform", "url", "label"),
+    [
+        ("github", "http://github.com/someone", None),  # not https
+        ("github", "https://evil-github.com/someone", None),  # not the platform's host
+        ("github", "https://github.com.evil.org/someone", None),
+        ("github", "https://user:pw@github.com/x", None),
+        ("github", "https://github.com:8443/x", None),
+        ("substack", "https://substack.com.evil.org/", None),
+        ("mastodon", "https://mastodon.social/", None),  # a server, not a profile
+        ("custom", "https://example.org/me", None),  # custom needs a label
+        ("custom", "javascript:alert(1)", "x"),
+        ("custom", "https://127.0.0.1/", "x"),
+        ("custom", "https://localhost/", "x"),
+        ("custom", "https://exa mple.org/", "x"),
+        ("myspace", "https://myspace.com/x", None),  # unknown platform
+    ],
+)
+def test_bad_links(platform: str, url: str, label: str | None) -> None:
+    with pytest.raises(BadUserInput):
+        validate_social_link(platform, url, label)
+
+
+@pytest.mark.parametrize(
+    ("platform", "url", "label", "field"),
+    [
+        ("github", "http://github.com/someone", None, "url"),
+        ("github", "https://gitlab.com/someone", None, "url"),
+        ("mastodon", "https://mastodon.social/", None, "url"),
+        ("myspace", "https://myspace.com/x", None, "platform"),
+        ("custom", "https://example.org/me", None, "label"),
+        ("custom", "https://example.org/me", "  ", "label"),
+        ("github", "https://github.com/someone", "x" * 65, "label"),
+        ("github", "https://github.com/someone", "a\x00b", "label"),
+    ],
+)
+def test_a_refused_link_names_the_argument_at_fault(
+    platform: str, url: str, label: str | None, field: str
+) -> None:
+    with pytest.raises(BadUserInput) as refused:
+        validate_social_link(platform, url, label)
+    assert refused.value.field == field

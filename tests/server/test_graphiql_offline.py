@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,8 +21,6 @@ from playwright.async_api import Response as PwResponse
 from playwright.async_api import Route as PwRoute
 from playwright.async_api import WebSocketRoute as PwWebSocketRoute
 
-from db.engines import Database
-from graph.server.app import create_app
 from graph.server.graphiql import (
     CACHE_CONTROL,
     graphiql_html,
@@ -31,8 +28,6 @@ from graph.server.graphiql import (
     vendored_assets,
     verify_vendored_assets,
 )
-from tests.live import serve
-from unityplan.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -41,10 +36,8 @@ ANSWER = "fn_sami"  # a demo territory the query lists
 
 
 @pytest.fixture(scope="module")
-def base_url(settings: Settings, db: Database) -> Iterator[str]:
-    """The real app under uvicorn; it builds its own engines (uvicorn's thread has its own loop)."""
-    with serve(create_app(settings)) as url:
-        yield url
+def base_url(live_url: str) -> str:
+    return live_url
 
 
 def test_vendored_assets_match_strawberry_integrity() -> None:

@@ -10,23 +10,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from db.engines import Database
-from graph.server.app import create_app
-from tests.live import serve
-from unityplan.settings import Settings
 
 AUDIT_DIR = Path(__file__).parent / "http-audit"
 
 
 @pytest.fixture(scope="module")
-def base_url(settings: Settings, db: Database) -> Iterator[str]:
-    with serve(create_app(settings)) as url:
-        yield url
+def base_url(live_url: str) -> str:
+    return live_url
 
 
 def _install() -> None:
