@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
 
 from graph.errors import ErrorCodes
 from graph.loaders.request import ReleaseReads
@@ -73,14 +73,14 @@ def build_schema(
         mutation=Mutation,
         types=[Territory, Community, User, Profile, SocialLink, SocialGroup, Invitation],
         # Factories: a fresh extension per operation; the parse and validation caches themselves
-        # are module-level in Strawberry and shared across requests. DocumentLimits comes after
-        # ValidationCache (it measures only documents that validated) and caps tokens itself.
+        # are module-level and shared across requests. DocumentLimits stands in for Strawberry's
+        # ValidationCache: it caps tokens while parsing, counts aliases and directives before
+        # validating (cached) and measures depth and cost only on documents that validated.
         extensions=[
             *observers,
             ReleaseReads,
             lambda: ErrorCodes(suggestions=policy.field_suggestions, mask=policy.mask_errors),
             lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
             lambda: DocumentLimits(policy),
             RejectRefusedToken,
         ],
