@@ -47,6 +47,7 @@ mutation: $(BIN)/mutmut
 
 schema: $(STAMP)
 	$(BIN)/unityplan schema > schema.graphql
+	$(BIN)/unityplan schema --federation > schema.federation.graphql
 
 # The schema lint alone (make test runs it as tests/schema/test_schema_lint.py): every gap with its line.
 schema-lint:

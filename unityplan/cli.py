@@ -195,11 +195,19 @@ def _with_database(dsn: str) -> str:
 
 
 @app.command("schema")
-def print_schema() -> None:
-    """Print the GraphQL SDL (the checked-in schema.graphql is this output)."""
-    from graph.schema import schema
+def print_schema(
+    federation: Annotated[
+        bool,
+        typer.Option(
+            "--federation",
+            help="The subgraph SDL a federation gateway composes (schema.federation.graphql)",
+        ),
+    ] = False,
+) -> None:
+    """Print the GraphQL SDL: for clients (schema.graphql), or with --federation for gateways."""
+    from graph.schema import public_sdl, subgraph_sdl
 
-    sys.stdout.write(schema.as_str() + "\n")
+    sys.stdout.write((subgraph_sdl() if federation else public_sdl()) + "\n")
 
 
 # --- territory export / import (moving a territory between database servers or federations).
