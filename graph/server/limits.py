@@ -78,7 +78,10 @@ QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PAGE_SIZE_TOO_LARGE = "BAD_USER_INPUT"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 
-INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+# `_service { sdl }` (federation) prints the whole schema: it is introspection by another name, so
+# the introspection policy decides who may ask for it (gateways compose from the checked-in
+# schema.federation.graphql, or are trusted callers).
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "_service"})
 PAGE_ARGUMENTS = ("first", "last")
 CONNECTION_LIST_FIELDS = frozenset({"edges", "nodes"})
 

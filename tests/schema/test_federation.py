@@ -26,6 +26,8 @@ from graph.types.relay import PageInfo
 from resolvers.node import RESOLVERS
 from tests.authkit import account, call
 from tests.conftest import StatementCounter, error_codes, gql
+from tests.server.test_front_door import front_door, production_overrides
+from unityplan.settings import Settings
 
 ENTITIES = """
 query($r: [_Any!]!) {
@@ -78,6 +80,19 @@ def test_public_sdl_is_the_subgraph_sdl_without_federation() -> None:
 async def test_service_sdl_is_the_published_subgraph_sdl(client: httpx.AsyncClient) -> None:
     body = await gql(client, "{ _service { sdl } }")
     assert body["data"]["_service"]["sdl"] == subgraph_sdl()
+
+
+async def test_service_sdl_follows_the_introspection_policy(
+    settings: Settings, db: Database
+) -> None:
+    """Production hides the schema from anonymous callers; `_service` must not hand it out."""
+    production = {**production_overrides(), "trusted_documents": "allow"}
+    async with front_door(settings, db, **production) as anonymous:
+        refused = await gql(anonymous, "{ _service { sdl } }")
+        assert error_codes(refused) == ["INTROSPECTION_DISABLED"]
+    async with front_door(settings, db, **production, introspection="all") as open_door:
+        allowed = await gql(open_door, "{ _service { sdl } }")
+        assert allowed["data"]["_service"]["sdl"] == subgraph_sdl()
 
 
 @pytest.fixture
