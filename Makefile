@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: run test lint typecheck install system-deps schema schema-lint clean mutation
+.PHONY: run test lint typecheck install system-deps schema schema-lint supergraph clean mutation
 
 $(STAMP): pyproject.toml
 	@scripts/system-deps.sh python
@@ -47,6 +47,14 @@ mutation: $(BIN)/mutmut
 
 schema: $(STAMP)
 	$(BIN)/unityplan schema > schema.graphql
+	$(BIN)/unityplan schema --federation > schema.federation.graphql
+
+# docker/supergraph.graphql (what compose's gateway serves), composed again from
+# schema.federation.graphql with @apollo/composition (tests/schema/test_gateway.py checks it).
+supergraph:
+	@scripts/system-deps.sh node
+	@test -d tests/schema/gateway/node_modules/@apollo/composition || (cd tests/schema/gateway && npm ci --no-audit --no-fund --silent)
+	cd tests/schema/gateway && node compose.mjs --sdl ../../../schema.federation.graphql http://api:8000/graphql > ../../../docker/supergraph.graphql
 
 # The schema lint alone (make test runs it as tests/schema/test_schema_lint.py): every gap with its line.
 schema-lint:

@@ -1,17 +1,36 @@
-"""Demo territories and communities for ``make run``: enough to explore the graph in GraphiQL."""
+"""Demo data for ``make run``: territories, communities and people to log in as, for GraphiQL.
+
+The people exist so that a newcomer's first hour has someone to be: a territory manager and
+members in dk, se and fn_sami (on whichever servers those live), each profile at a different
+privacy preset so what one person sees of another differs. They share one printed password and
+are development-only: ``seed_development`` never creates them when UNITYPLAN_ENV=production.
+Later areas add their own demo content here.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import communities as community_db
+from db import profiles, roles, users
 from db import territories as registry
+from db.accounts.registration import invitation_grants
 from db.engines import Database
 from db.models import communities
 from db.provisioning import create_territory
+from domain.accounts import identity_hash
+from domain.communities import CommunityRole
+from domain.passwords import hash_password
+from domain.privacy import Visibility
+from domain.roles import Role
 from domain.territories import TerritoryKind
-from unityplan.settings import MAIN_SERVER
+from unityplan.settings import MAIN_SERVER, Settings
 
 DEMO_TERRITORIES: list[tuple[str, str, TerritoryKind, str | None]] = [
     ("global", "UnityPlan Global", TerritoryKind.GLOBAL, None),
@@ -36,6 +55,11 @@ DEMO_COMMUNITIES: dict[str, list[tuple[str, str, str, bool]]] = {
 }
 
 
+def community_id(territory_id: str, slug: str) -> uuid.UUID:
+    """A demo community's id: fixed, so seeding twice finds what the first run made."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"unityplan:{territory_id}:{slug}")
+
+
 async def seed_demo(db: Database, server_for: dict[str, str] | None = None) -> list[str]:
     """Create missing demo territories and their communities; returns the territories created."""
     created: list[str] = []
@@ -57,7 +81,7 @@ async def seed_demo(db: Database, server_for: dict[str, str] | None = None) -> l
         record = existing[territory_id]
         rows = [
             {
-                "id": uuid.uuid5(uuid.NAMESPACE_URL, f"unityplan:{territory_id}:{slug}"),
+                "id": community_id(territory_id, slug),
                 "slug": slug,
                 "name": cname,
                 "description": description,
@@ -71,3 +95,160 @@ async def seed_demo(db: Database, server_for: dict[str, str] | None = None) -> l
                     insert(communities).values(rows).on_conflict_do_nothing(index_elements=["id"])
                 )
     return created
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    """One demo account: who they are, how private their profile is, where they belong."""
+
+    territory: str
+    username: str
+    display_name: str
+    role: Role
+    preset: Visibility
+    bio: str
+    # (community slug in their territory, their role there)
+    communities: tuple[tuple[str, CommunityRole], ...]
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        """Fixed per username, so a second start-up finds the person it made the first time."""
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"unityplan:{self.territory}:user:{self.username}")
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@demo.unityplan.invalid"
+
+
+# Development only: every demo person shares this password, printed at start-up. Never created when
+# UNITYPLAN_ENV=production (seed_development refuses).
+DEMO_PASSWORD = "demo-only passphrase"  # noqa: S105 - printed on purpose, development only
+
+_M = CommunityRole.MEMBER
+DEMO_PEOPLE: tuple[DemoPerson, ...] = (
+    DemoPerson(
+        "dk",
+        "dk.manager",
+        "Freja Holm",
+        Role.TERRITORY_MANAGER,
+        Visibility.TERRITORY,
+        "Territory manager of Denmark (demo).",
+        (("board", CommunityRole.ADMIN), ("permakultur", _M)),
+    ),
+    DemoPerson(
+        "dk",
+        "dk.astrid",
+        "Astrid Nielsen",
+        Role.MEMBER,
+        Visibility.PUBLIC,
+        "Grows beans on a balcony in Aarhus.",
+        (("permakultur", CommunityRole.ADMIN), ("repair-cafe", _M)),
+    ),
+    DemoPerson(
+        "dk",
+        "dk.mikkel",
+        "Mikkel Berg",
+        Role.MEMBER,
+        Visibility.FRIENDS,
+        "Fixes bicycles on Saturdays.",
+        (("repair-cafe", CommunityRole.MODERATOR),),
+    ),
+    DemoPerson(
+        "se",
+        "se.linnea",
+        "Linnea Ek",
+        Role.MEMBER,
+        Visibility.ALL_TERRITORIES,
+        "Leads a study circle on local history.",
+        (("folkbildning", CommunityRole.ADMIN),),
+    ),
+    DemoPerson(
+        "se",
+        "se.johan",
+        "Johan Lind",
+        Role.MEMBER,
+        Visibility.COMMUNITY,
+        "Joins every study circle he can.",
+        (("folkbildning", _M),),
+    ),
+    DemoPerson(
+        "fn_sami",
+        "sami.aila",
+        "Áilá Saba",
+        Role.MEMBER,
+        Visibility.ONLY_ME,
+        "Teaches duodji; keeps her profile to herself.",
+        (("duodji", CommunityRole.ADMIN),),
+    ),
+    DemoPerson(
+        "fn_sami",
+        "sami.niila",
+        "Niillas Gaup",
+        Role.MEMBER,
+        Visibility.TERRITORY,
+        "Learning to carve a guksi.",
+        (("duodji", _M),),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSeed:
+    """What a development start-up made: the territories created now and the people to log in as."""
+
+    territories: list[str]
+    people: tuple[DemoPerson, ...]
+
+
+async def seed_development(
+    db: Database, settings: Settings, server_for: dict[str, str] | None = None
+) -> DemoSeed:
+    """Demo territories, communities and (outside production) people; safe to run again.
+
+    The production check is here rather than in the CLI so that no caller can make demo accounts
+    with a known password in a production deployment.
+    """
+    created = await seed_demo(db, server_for)
+    if settings.unityplan_env == "production":
+        return DemoSeed(created, ())
+    await seed_people(db, settings.identity_key(), DEMO_PEOPLE)
+    return DemoSeed(created, DEMO_PEOPLE)
+
+
+async def seed_people(db: Database, identity_key: bytes, people: Sequence[DemoPerson]) -> None:
+    """Create the people who do not exist yet, each with grants, profile and memberships."""
+    password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
+    async with db.connect(MAIN_SERVER) as conn:
+        territories = await registry.by_ids(conn, sorted({p.territory for p in people}))
+    for person in people:
+        territory = territories[person.territory]
+        ihash = identity_hash(identity_key, person.territory, person.user_id)
+        # Two steps, each idempotent: a start-up stopped between them is completed by the next.
+        async with db.transaction(territory.db_server, person.territory) as conn:
+            if not await users.taken(conn, username=person.username, email=person.email):
+                await _write_person(conn, person, password_hash, ihash)
+        async with db.transaction(MAIN_SERVER) as gconn:
+            if await roles.territory_of_identity(gconn, ihash) is None:
+                await roles.insert_identity(gconn, ihash, person.territory)
+            for grant in invitation_grants(person.territory, person.role):
+                await roles.grant(gconn, ihash, grant, granted_by=None)
+
+
+async def _write_person(
+    conn: AsyncConnection, person: DemoPerson, password_hash: str, ihash: bytes
+) -> None:
+    """The territory half: the account, its profile at the person's preset, their memberships."""
+    await users.insert_user(
+        conn,
+        user_id=person.user_id,
+        username=person.username,
+        email=person.email,
+        password_hash=password_hash,
+        display_name=person.display_name,
+        identity_hash=ihash,
+    )
+    await profiles.update_fields(
+        conn, person.user_id, {"visibility": person.preset.value, "bio": person.bio}
+    )
+    for slug, role in person.communities:
+        await community_db.add(conn, community_id(person.territory, slug), person.user_id, role)

@@ -5,22 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+import strawberry.federation
+from graphql import GraphQLError, Node, SchemaDefinitionNode, TypeDefinitionNode, parse
+from strawberry.extensions import ParserCache, SchemaExtension
 
 from graph.errors import ErrorCodes
 from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
 from graph.server.limits import DocumentLimits
 from graph.server.policy import Policy
-from graph.types.accounts import User
-from graph.types.communities import Community
-from graph.types.invitations import Invitation
-from graph.types.profiles import Profile, SocialLink
-from graph.types.social_groups import SocialGroup
-from graph.types.territories import Territory
+from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
+from resolvers.federation import FederationQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
@@ -31,7 +28,13 @@ from resolvers.territories import TerritoryQueries
 
 @strawberry.type(description="What can be read: each field states who may see what it returns.")
 class Query(
-    NodeQueries, TerritoryQueries, CommunityQueries, AuthQueries, InvitationQueries, ProfileQueries
+    NodeQueries,
+    TerritoryQueries,
+    CommunityQueries,
+    AuthQueries,
+    InvitationQueries,
+    ProfileQueries,
+    FederationQueries,
 ):
     pass
 
@@ -51,7 +54,7 @@ class Mutation(
     pass
 
 
-class Schema(strawberry.Schema):
+class Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         """Logging is ErrorCodes' job: it logs unexpected errors once, under their error id."""
 
@@ -71,16 +74,17 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Territory, Community, User, Profile, SocialLink, SocialGroup, Invitation],
+        types=[*ENTITY_TYPES],
+        federation_version=FEDERATION_VERSION,
         # Factories: a fresh extension per operation; the parse and validation caches themselves
-        # are module-level in Strawberry and shared across requests. DocumentLimits comes after
-        # ValidationCache (it measures only documents that validated) and caps tokens itself.
+        # are module-level and shared across requests. DocumentLimits stands in for Strawberry's
+        # ValidationCache: it caps tokens while parsing, counts aliases and directives before
+        # validating (cached) and measures depth and cost only on documents that validated.
         extensions=[
             *observers,
             ReleaseReads,
             lambda: ErrorCodes(suggestions=policy.field_suggestions, mask=policy.mask_errors),
             lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
             lambda: DocumentLimits(policy),
             RejectRefusedToken,
         ],
@@ -88,3 +92,49 @@ def build_schema(
 
 
 schema = build_schema()
+
+FEDERATION_TYPES = frozenset({"_Any", "_Entity", "_Service"})
+FEDERATION_FIELDS = frozenset({"_service", "_entities"})
+FEDERATION_DIRECTIVES = frozenset({"key", "shareable", "inaccessible", "link"})
+
+
+def subgraph_sdl(graphql_schema: Schema = schema) -> str:
+    """What ``_service { sdl }`` answers and a gateway composes: the SDL with federation's parts."""
+    return graphql_schema.as_str()
+
+
+def public_sdl(graphql_schema: Schema = schema) -> str:
+    """The SDL for clients (schema.graphql): the subgraph SDL without federation's plumbing.
+
+    Clients query through a gateway or this API directly; neither needs ``_entities``,
+    ``_service``, ``_Any`` or the ``@key``/``@shareable``/``@link`` directives, and client tooling
+    (linters, code generators) does not know those directive definitions. Cut out of Strawberry's
+    own printout by their source positions, so everything else stays exactly as Strawberry prints
+    it and schema.graphql only changes when the client-visible schema does.
+    """
+    sdl = subgraph_sdl(graphql_schema)
+    cuts: list[tuple[int, int]] = []
+    for definition in parse(sdl).definitions:
+        if isinstance(definition, SchemaDefinitionNode) or (
+            isinstance(definition, TypeDefinitionNode) and definition.name.value in FEDERATION_TYPES
+        ):
+            cuts.append(_span(definition))
+            continue
+        for directive in getattr(definition, "directives", None) or ():
+            if directive.name.value in FEDERATION_DIRECTIVES:
+                start, end = _span(directive)
+                cuts.append((start - 1, end))  # with the space before it
+        for field in getattr(definition, "fields", None) or ():
+            if field.name.value in FEDERATION_FIELDS:
+                start, end = _span(field)
+                cuts.append((sdl.rindex("\n\n", 0, start) + 1, end))  # with the blank line
+    for start, end in sorted(cuts, reverse=True):
+        # A whole definition takes its trailing blank line with it.
+        whole = sdl[end : end + 2] == "\n\n" and sdl[start - 1 : start] in ("", "\n")
+        sdl = sdl[:start] + sdl[end + 2 * whole :]
+    return sdl.rstrip("\n")  # the last definitions were federation's
+
+
+def _span(node: Node) -> tuple[int, int]:
+    assert node.loc is not None  # parse() keeps locations
+    return node.loc.start, node.loc.end

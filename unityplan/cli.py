@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from db import territories as registry
+from db.demo import DEMO_PASSWORD, DemoSeed, seed_development
 from db.engines import Database
 from db.migrate import migrate_all
 from db.provisioning import create_territory, ensure_database
@@ -137,8 +138,6 @@ def _ensure_services(state_dir: Path) -> ServiceUrls:
 @app.command()
 def dev(state_dir: StateDir = Path(".run")) -> None:
     """The embedded default: reuse or start services, migrate, add demo data, then serve."""
-    from db.demo import seed_demo
-
     urls = _ensure_services(state_dir)
     os.environ.setdefault("LOG_FORMAT", "text")  # a person reads this terminal, not a collector
     explicit_database = "DATABASE_URL" in os.environ
@@ -152,15 +151,32 @@ def dev(state_dir: StateDir = Path(".run")) -> None:
     for dsn in settings.servers().values():
         asyncio.run(ensure_database(dsn))
 
-    async def prepare(db: Database) -> list[str]:
+    async def prepare(db: Database) -> DemoSeed:
         await migrate_all(db)
-        return await seed_demo(db)
+        return await seed_development(db, settings)
 
-    created = _run(prepare)
-    if created:
-        typer.echo(f"demo territories created: {', '.join(created)}")
+    seed = _run(prepare)
+    if seed.territories:
+        typer.echo(f"demo territories created: {', '.join(seed.territories)}")
+    typer.echo(demo_logins(seed))
     typer.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql", err=True)
     serve()
+
+
+def demo_logins(seed: DemoSeed) -> str:
+    """The start-up banner naming who to log in as (or why nobody: production)."""
+    if not seed.people:
+        return "UNITYPLAN_ENV=production: no demo people were created."
+    lines = [
+        "Demo logins (DEVELOPMENT ONLY: never created when UNITYPLAN_ENV=production).",
+        f"Password for all of them: {DEMO_PASSWORD}",
+    ]
+    lines += [
+        f"  {p.username:<12} territory {p.territory:<8} {p.role.value:<18} profile {p.preset.value}"
+        for p in seed.people
+    ]
+    lines.append("GraphiQL's default document shows the login mutation and where the token goes.")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -215,11 +231,19 @@ def print_asyncapi() -> None:
 
 
 @app.command("schema")
-def print_schema() -> None:
-    """Print the GraphQL SDL (the checked-in schema.graphql is this output)."""
-    from graph.schema import schema
+def print_schema(
+    federation: Annotated[
+        bool,
+        typer.Option(
+            "--federation",
+            help="The subgraph SDL a federation gateway composes (schema.federation.graphql)",
+        ),
+    ] = False,
+) -> None:
+    """Print the GraphQL SDL: for clients (schema.graphql), or with --federation for gateways."""
+    from graph.schema import public_sdl, subgraph_sdl
 
-    sys.stdout.write(schema.as_str() + "\n")
+    sys.stdout.write((subgraph_sdl() if federation else public_sdl()) + "\n")
 
 
 # --- territory export / import (moving a territory between database servers or federations).

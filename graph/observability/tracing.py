@@ -110,7 +110,7 @@ _Open = tuple[trace.Span, object | None]
 class TracingExtension(SchemaExtension):
     """Spans for the operation and its parse, validate and execute phases (no resolver spans).
 
-    Must come before ``ParserCache``/``ValidationCache`` in the schema's extensions, since those do
+    Must come before ``ParserCache``/``DocumentLimits`` in the schema's extensions, since those do
     their work on entering their hooks: only an earlier hook's span encloses it. Strawberry never
     exits the hooks entered before one whose entry raised (``ParserCache`` raising a syntax
     error, say), so phases are also closed by ``on_operation``, which is always exited; only the

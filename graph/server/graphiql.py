@@ -7,9 +7,10 @@ therefore vendor the exact same files (same package versions, byte-identical, ch
 page's own ``integrity`` hashes) into ``graph/server/static/graphiql/`` with
 ``scripts/vendor-graphiql.sh`` and rewrite the page to load them from ``/graphql/static/graphiql``.
 
-The page itself is still Strawberry's: we only swap the asset URLs, so a Strawberry upgrade keeps
-its page logic, and the import-time check below fails loudly if a new page references something we
-have not vendored rather than silently falling back to a CDN.
+The page itself is still Strawberry's: we only swap the asset URLs and its welcome text for
+:data:`DEFAULT_DOCUMENT` (how to log in, where the token goes, example queries), so a Strawberry
+upgrade keeps its page logic, and the import-time check below fails loudly if a new page
+references something we have not vendored rather than silently falling back to a CDN.
 
 Wiring (in the app): serve :func:`graphiql_static_routes` *before* any ``Mount("/graphql", ...)``,
 and subclass ``strawberry.asgi.GraphQL`` with
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +36,9 @@ from strawberry.http.ides import get_graphql_ide_html
 
 __all__ = [
     "CACHE_CONTROL",
+    "DEFAULT_DOCUMENT",
+    "LOGIN_EXAMPLE",
+    "ME_EXAMPLE",
     "STATIC_DIR",
     "VendoredAsset",
     "graphiql_html",
@@ -49,6 +54,80 @@ STATIC_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
 CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 """Every vendored file name carries its package version, so a URL's bytes never change: browsers
 may keep them for a year without revalidating (GraphiQL's bundle alone is ~3.5 MB)."""
+
+LOGIN_EXAMPLE: Final = """\
+mutation Login {
+  login(input: {identifier: "dk.astrid", password: "demo-only passphrase", territory: "dk"}) {
+    accessToken
+    accessTokenExpiresAt
+    refreshToken
+    user { username displayName }
+  }
+}"""
+"""The login step of :data:`DEFAULT_DOCUMENT` (a development demo person)."""
+
+ME_EXAMPLE: Final = """\
+query Me {
+  me {
+    username
+    displayName
+    territory { code name }
+    roles { role territory }
+    privacy { preset }
+    communities { role community { name slug } }
+  }
+}"""
+"""What the token unlocks: the logged-in person, their roles and communities."""
+
+_TERRITORIES_EXAMPLE: Final = """\
+{
+  territories(first: 10) {
+    nodes {
+      code
+      name
+      kind
+      communities(first: 5) { nodes { name description } }
+    }
+  }
+}
+"""
+
+
+def _commented(text: str) -> str:
+    return "\n".join(f"# {line}" for line in text.splitlines())
+
+
+DEFAULT_DOCUMENT: Final = f"""\
+# UnityPlan Graph in GraphiQL. Ctrl-Enter (or the play button) runs the query at the bottom:
+# territories and their public communities, which need no login.
+#
+# 1. Log in: select the mutation below, press Ctrl-/ to uncomment it, run it. The demo people
+#    exist in DEVELOPMENT ONLY (`make run` prints them, with their shared password); they are
+#    never created when UNITYPLAN_ENV=production.
+#
+{_commented(LOGIN_EXAMPLE)}
+#
+# 2. Copy `accessToken` from the answer into the HEADERS tab (below this editor):
+#      {{ "Authorization": "Bearer <accessToken>" }}
+#    Every request from then on is made as that person. The token lasts minutes: log in again
+#    (or `refreshSession(refreshToken:)`) when answers say UNAUTHENTICATED.
+#
+# 3. Ask who you are (uncomment as above; with two named operations, pick one to run):
+#
+{_commented(ME_EXAMPLE)}
+#
+# Errors carry a code in `extensions.code` (the input field at fault in `extensions.field`).
+
+{_TERRITORIES_EXAMPLE}"""
+"""What the editor opens with (unless the URL carries a query): a newcomer's first steps.
+
+The only live operation is anonymous on purpose: GraphiQL 3 keeps the first named operation it saw
+as the one to run, so a document of named operations would send ``operationName: "Login"`` with
+whatever anonymous query the newcomer types next.
+"""
+
+# Strawberry's welcome text, replaced by DEFAULT_DOCUMENT; the import-time build fails if it moves.
+_EXAMPLE_QUERY: Final = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 
 # One <script> or <link> tag of the page; we read each tag's URL and integrity together so a
 # reordering of tags in a future Strawberry page cannot pair a URL with the wrong hash.
@@ -183,12 +262,22 @@ def graphiql_html(graphql_path: str = "/graphql") -> str:
         return f'{url.group("attr")}="{prefix}/{asset.filename}"'
 
     html = _UNPKG_ATTR.sub(local, _stock_page())
+    html, replaced = _EXAMPLE_QUERY.subn(
+        lambda _: f"const EXAMPLE_QUERY = {_js(DEFAULT_DOCUMENT)};", html
+    )
+    if replaced != 1:
+        raise RuntimeError("GraphiQL page has no EXAMPLE_QUERY to replace with ours")
     remote = _REMOTE_ATTR.search(html)
     if remote is not None:
         start = max(remote.start() - 80, 0)
         msg = f"GraphiQL page still loads a remote asset: {html[start : remote.end() + 80]!r}"
         raise RuntimeError(msg)
     return html
+
+
+def _js(text: str) -> str:
+    """``text`` as a JavaScript string literal safe inside a <script> element."""
+    return json.dumps(text).replace("</", "<\\/")
 
 
 class _ImmutableStaticFiles(StaticFiles):

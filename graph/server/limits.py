@@ -1,10 +1,16 @@
-"""Per-document limits, all enforced after validation and before a single resolver runs.
+"""Per-document limits, all enforced before a single resolver runs.
 
 Why one extension rather than Strawberry's separate limiters: the limits must share one walk of the
 operation (fragments expanded once, memoised), report their own stable codes, see the request's
 variables (a page size given as ``$first`` counts like a literal one), and know the caller (only
-some callers may introspect). Tokens are capped while parsing (graphql-core's ``max_tokens``), so an
-oversized document is never turned into an AST at all.
+some callers may introspect).
+
+Why in three steps: what can be counted on the bare syntax is counted before graphql-core's
+validation runs, so an abusive document costs a parse and gets one coded error instead of
+the validator's (up to 100) errors. Tokens are capped while parsing (graphql-core's
+``max_tokens``), so an oversized document is never turned into an AST at all; aliases and
+directives are counted on the parsed document, before validation; depth, cost, page sizes and
+introspection need a valid document (known fields, no fragment cycles), so they are measured after.
 
 Cost model (``MAX_QUERY_COST``): every object or list field costs 1 per time it resolves; a field's
 children resolve once per item it returns. A field with a ``first``/``last`` argument returns that
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -71,7 +78,10 @@ QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PAGE_SIZE_TOO_LARGE = "BAD_USER_INPUT"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 
-INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+# `_service { sdl }` (federation) prints the whole schema: it is introspection by another name, so
+# the introspection policy decides who may ask for it (gateways compose from the checked-in
+# schema.federation.graphql, or are trusted callers).
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "_service"})
 PAGE_ARGUMENTS = ("first", "last")
 CONNECTION_LIST_FIELDS = frozenset({"edges", "nodes"})
 
@@ -241,18 +251,14 @@ def _error(message: str, code: str, node: Node | None = None) -> GraphQLError:
     return GraphQLError(message, nodes=node, extensions={"code": code})
 
 
-def check_document(  # noqa: PLR0917 - the execution context's parts, in its order
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    variables: Mapping[str, Any] | None,
-    policy: Policy,
-    caller: Any,
-) -> list[GraphQLError]:
-    """Every limit ``document`` breaks, for a document that already passed validation."""
+def count_document(document: DocumentNode, policy: Policy) -> list[GraphQLError]:
+    """The syntactic limits ``document`` breaks (aliases, directives); needs no validation.
+
+    One error per limit, whatever the count: the point of counting before validation is that an
+    abusive document gets a short answer.
+    """
     limits = policy.limits
     errors: list[GraphQLError] = []
-
     counter = _Counter()
     visit(document, counter)
     if counter.aliases > limits.max_aliases:
@@ -270,6 +276,20 @@ def check_document(  # noqa: PLR0917 - the execution context's parts, in its ord
                 TOO_MANY_DIRECTIVES,
             )
         )
+    return errors
+
+
+def measure_document(  # noqa: PLR0917 - the execution context's parts, in its order
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    policy: Policy,
+    caller: Any,
+) -> list[GraphQLError]:
+    """The semantic limits (depth, cost, page size, introspection) a validated document breaks."""
+    limits = policy.limits
+    errors: list[GraphQLError] = []
 
     walked = _walk(schema, document, operation_name, variables, limits.max_page_size)
     if walked is None:
@@ -330,12 +350,18 @@ def _walk(
     return operation, walker, walker.selection_set(operation.selection_set, root)
 
 
-class DocumentLimits(SchemaExtension):
-    """Cap tokens while parsing; after validation, reject documents over any other limit.
+# Shared by every request and schema, like Strawberry's ValidationCache (which this replaces: the
+# limits must run between parsing and validation, and ValidationCache validates unconditionally).
+# Keyed by (schema, document, rules); ParserCache hands out the same document for the same text.
+_validate = lru_cache(maxsize=1024)(validate_document)
 
-    Must be listed after ``ValidationCache``: its validation hook reads the errors that one put on
-    the execution context and only measures documents that are valid (no unknown fields, no
-    fragment cycles), so the walk needs no defensive checks.
+
+class DocumentLimits(SchemaExtension):
+    """Cap tokens while parsing; count aliases and directives, then validate (cached), then measure.
+
+    It validates itself, so a schema lists it instead of ``ValidationCache``: a document over a
+    syntactic limit never reaches the validator. If an earlier extension already validated, its
+    errors stand and only the measuring is left.
     """
 
     def __init__(self, policy: Policy) -> None:
@@ -348,19 +374,23 @@ class DocumentLimits(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.pre_execution_errors is None and ctx.graphql_document is not None:
-            ctx.pre_execution_errors = validate_document(
-                ctx.schema._schema, ctx.graphql_document, ctx.validation_rules
-            )
-        if not ctx.pre_execution_errors and ctx.graphql_document is not None:
-            errors = check_document(
-                ctx.schema._schema,
-                ctx.graphql_document,
-                ctx.operation_name,
-                ctx.variables,
-                self.policy,
-                getattr(ctx.context, "caller", None),
-            )
+        document = ctx.graphql_document
+        if document is not None:
+            errors = count_document(document, self.policy)
+            if not errors:
+                if ctx.pre_execution_errors is None:
+                    ctx.pre_execution_errors = _validate(
+                        ctx.schema._schema, document, tuple(ctx.validation_rules)
+                    )
+                if not ctx.pre_execution_errors:
+                    errors = measure_document(
+                        ctx.schema._schema,
+                        document,
+                        ctx.operation_name,
+                        ctx.variables,
+                        self.policy,
+                        getattr(ctx.context, "caller", None),
+                    )
             if errors:
                 ctx.pre_execution_errors = errors
         yield

@@ -95,7 +95,7 @@ def test_compose_validates_against_the_compose_spec() -> None:
 
 def test_compose_runs_api_migrate_and_the_three_backing_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {*APP_SERVICES, *BACKING}
+    assert set(services) == {*APP_SERVICES, *BACKING, "gateway"}
     assert services["postgres"]["image"].startswith("postgres:15")
     # Every backing service keeps its data in a named volume, and reports health.
     for name in BACKING:
@@ -177,6 +177,32 @@ def test_nats_has_jetstream_and_its_healthcheck_asks_for_it(compose: dict[str, A
 def test_api_publishes_the_port_it_serves(compose: dict[str, Any]) -> None:
     (mapping,) = compose["services"]["api"]["ports"]
     assert interpolate(mapping).rsplit(":", 1)[1] == str(API_PORT)
+
+
+def test_gateway_serves_the_checked_in_supergraph_in_front_of_the_api(
+    compose: dict[str, Any],
+) -> None:
+    """The router's files exist, its config forwards tokens, its subgraph is the api service."""
+    gateway = compose["services"]["gateway"]
+    assert gateway["image"].startswith("ghcr.io/apollographql/router:v")
+    mounts = dict(str(v).removesuffix(":ro").split(":", 1)[::-1] for v in gateway["volumes"])
+    command = gateway["command"]
+    for flag in ("--config", "--supergraph"):
+        source = COMPOSE.parent / mounts[command[command.index(flag) + 1]]
+        assert source.is_file(), source
+    router = YAML(typ="safe").load((COMPOSE.parent / "router.yaml").read_text())
+    port = int(router["supergraph"]["listen"].rsplit(":", 1)[1])
+    (mapping,) = gateway["ports"]
+    assert interpolate(mapping).rsplit(":", 1)[1] == str(port)
+    propagated = router["headers"]["all"]["request"]
+    assert {"propagate": {"named": "authorization"}} in propagated
+    assert gateway["depends_on"]["api"]["condition"] == "service_healthy"
+    config = YAML(typ="safe").load((COMPOSE.parent / "supergraph.yaml").read_text())
+    (subgraph,) = config["subgraphs"].values()
+    assert subgraph["routing_url"] == f"http://api:{API_PORT}/graphql"
+    assert (
+        COMPOSE.parent / subgraph["schema"]["file"]
+    ).resolve() == ROOT / "schema.federation.graphql"
 
 
 # --------------------------------------------------------------------------------------------

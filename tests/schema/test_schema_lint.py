@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import strawberry
+import strawberry.federation
 
 from graph.schema import schema
 from graph.types.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, After, Connection, First
@@ -269,7 +270,8 @@ class PagedQuery:
 
 
 def test_first_and_after_carry_their_description_and_limits() -> None:
-    arguments = strawberry.Schema(PagedQuery)._schema.query_type.fields["items"].args
+    # A federation schema: PageInfo carries `@shareable` (graph/types/federation.py).
+    arguments = strawberry.federation.Schema(PagedQuery)._schema.query_type.fields["items"].args
     first, after = arguments["first"], arguments["after"]
     assert str(first.type) == "Int"
     assert str(after.type) == "String"

@@ -18,7 +18,7 @@ import pytest
 import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 
 from db.engines import Database
 from graph.errors import ErrorCodes
@@ -57,7 +57,6 @@ def tiny_app(db: Database, policy: Policy) -> Starlette:
         extensions=[
             lambda: ErrorCodes(suggestions=policy.field_suggestions, mask=policy.mask_errors),
             ParserCache,
-            ValidationCache,
             lambda: DocumentLimits(policy),
         ],
     )

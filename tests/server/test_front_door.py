@@ -20,8 +20,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from graphql import GraphQLError, get_introspection_query, parse
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, get_introspection_query, parse
 from graphql import build_schema as build_graphql_schema
+from strawberry.schema import schema as strawberry_schema_module
 
 from db.engines import Database
 from domain.callers import Caller
@@ -199,6 +200,56 @@ async def test_limit_at_the_edge(name: str, settings: Settings, db: Database) ->
         assert refused.status_code == 400, refused.text
         assert "data" not in refused.json()  # refused before execution
         assert code in codes(refused), refused.text
+
+
+# The two documents of issue 10: each used to reach graphql-core's validator, which answered the
+# 500 unknown directives with 100 errors (12 KB) although at most 20 directives are allowed.
+FIVE_HUNDRED_DIRECTIVES = "{ __typename " + "@aa " * 500 + "}"
+THOUSAND_ALIASES = "{ " + "a:__typename " * 1000 + "}"  # 13 KB, under max_document_bytes
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[DocumentNode]:
+    """Every document graphql-core's validator is entered with (a spy where Strawberry calls it)."""
+    entered: list[DocumentNode] = []
+    real = strawberry_schema_module.validate
+
+    def spy(schema: GraphQLSchema, document: DocumentNode, *args: Any, **kwargs: Any) -> Any:
+        entered.append(document)
+        return real(schema, document, *args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema_module, "validate", spy)
+    return entered
+
+
+@pytest.mark.parametrize(
+    ("overrides", "document", "code"),
+    [
+        ({}, FIVE_HUNDRED_DIRECTIVES, "TOO_MANY_DIRECTIVES"),
+        # 3,000 tokens: with the default max_tokens the parser itself stops it.
+        ({}, THOUSAND_ALIASES, "TOO_MANY_TOKENS"),
+        ({"max_tokens": 10_000}, THOUSAND_ALIASES, "TOO_MANY_ALIASES"),
+        ({"max_tokens": 10_000}, FIVE_HUNDRED_DIRECTIVES, "TOO_MANY_DIRECTIVES"),
+    ],
+)
+async def test_over_limit_documents_get_one_error_before_validation(
+    overrides: dict[str, Any],
+    document: str,
+    code: str,
+    validations: list[DocumentNode],
+    settings: Settings,
+    db: Database,
+) -> None:
+    prod = {**production_overrides(), "trusted_documents": "allow", **overrides}
+    async with front_door(settings, db, **prod) as client:
+        refused = await post(client, {"query": document})
+        assert refused.status_code == 400, refused.text
+        assert codes(refused) == [code]
+        assert validations == []
+        # The spy sees what reaches the validator: a fresh valid document does.
+        control = await post(client, {"query": "{ unseen: __typename }"})
+        assert control.json() == {"data": {"unseen": "Query"}}
+        assert len(validations) == 1
 
 
 async def test_cost_and_page_size_read_variables(settings: Settings, db: Database) -> None:

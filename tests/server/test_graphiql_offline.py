@@ -16,13 +16,18 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from graphql import OperationDefinitionNode, parse, validate
 from playwright.async_api import ConsoleMessage, Error, async_playwright, expect
 from playwright.async_api import Response as PwResponse
 from playwright.async_api import Route as PwRoute
 from playwright.async_api import WebSocketRoute as PwWebSocketRoute
 
+from graph.schema import schema
 from graph.server.graphiql import (
     CACHE_CONTROL,
+    DEFAULT_DOCUMENT,
+    LOGIN_EXAMPLE,
+    ME_EXAMPLE,
     graphiql_html,
     static_prefix,
     vendored_assets,
@@ -48,6 +53,21 @@ def test_vendored_assets_match_strawberry_integrity() -> None:
     for asset in vendored_assets():
         assert f'"{static_prefix()}/{asset.filename}"' in html
         assert f'integrity="{asset.integrity}"' in html
+
+
+def test_default_document_is_valid_and_explains_the_token() -> None:
+    live = parse(DEFAULT_DOCUMENT)
+    assert validate(schema._schema, live) == []
+    operations = [d for d in live.definitions if isinstance(d, OperationDefinitionNode)]
+    assert [o.name for o in operations] == [None]  # see DEFAULT_DOCUMENT on why anonymous
+    for example in (LOGIN_EXAMPLE, ME_EXAMPLE):
+        assert validate(schema._schema, parse(example)) == []
+        commented = "\n".join(f"# {line}" for line in example.splitlines())
+        assert commented in DEFAULT_DOCUMENT
+    assert "HEADERS tab" in DEFAULT_DOCUMENT
+    assert '"Authorization": "Bearer <accessToken>"' in DEFAULT_DOCUMENT
+    assert "DEVELOPMENT ONLY" in DEFAULT_DOCUMENT
+    assert "Welcome to GraphiQL" not in graphiql_html()
 
 
 def test_static_assets_are_served_with_long_cache(base_url: str) -> None:
@@ -132,6 +152,10 @@ async def test_graphiql_runs_a_query_offline(base_url: str) -> None:
 
             editor = page.locator(".graphiql-query-editor .CodeMirror")
             await expect(editor).to_be_visible(timeout=10_000)
+            opened = await page.evaluate(
+                "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()"
+            )
+            assert opened == DEFAULT_DOCUMENT  # the newcomer's guide, not Strawberry's welcome
             await editor.click()
             await page.keyboard.press("Control+A")
             await page.keyboard.press("Delete")
