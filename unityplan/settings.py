@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every key this process writes to Redis starts with it (tests use one of their own).
     redis_key_prefix: str = "unityplan:"
+    # A pooled Redis connection idle this long is PINGed before reuse, and a command failing on a
+    # dropped connection is retried once on a fresh one: after a Redis restart, stale connections
+    # cost no request (graph/server/app.py ``redis_client``).
+    redis_health_check_seconds: int = 10
+    redis_socket_timeout_seconds: float = 2.0
 
     # --- identity and access (see README, "Accounts and tokens").
     # Ed25519 signing keys as JSON {"kid": "-----BEGIN PRIVATE KEY-----..."}; the newest kid in

@@ -44,6 +44,7 @@ from graph.errors import (
     UNAVAILABLE,
     UNAVAILABLE_MESSAGE,
     coded,
+    is_unavailable,
 )
 from graph.server.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
 from graph.server.documents import DocumentRefused, Resolved, TrustedDocuments
@@ -306,9 +307,13 @@ class Transport:
             if error.error_id is not None:
                 body["errors"][0]["extensions"]["errorId"] = error.error_id  # type: ignore[index]
             return self._render(body, media or JSON, error.status, error.headers)
-        except Exception:
+        except Exception as error:
             error_id = uuid.uuid4().hex
             log.exception("unexpected error %s in the HTTP layer", error_id)
+            if is_unavailable(error):
+                body = _error_body(UNAVAILABLE, UNAVAILABLE_MESSAGE)
+                body["errors"][0]["extensions"]["errorId"] = error_id  # type: ignore[index]
+                return self._render(body, media or JSON, 503, {"Retry-After": "1"})
             body = _error_body(INTERNAL, "Internal server error.")
             body["errors"][0]["extensions"]["errorId"] = error_id  # type: ignore[index]
             return self._render(body, media or JSON, 500)
