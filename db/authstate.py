@@ -40,22 +40,40 @@ class AuthState:
     def _ended(self, session_id: str) -> str:
         return f"{self._prefix}ended:{session_id}"
 
-    async def failures(self, subjects: Sequence[str], client_ip: str) -> tuple[int, int]:
-        """(most failures of any of the accounts, failures of the client) in the window."""
-        values = await self._redis.mget(self._ip(client_ip), *map(self._account, subjects))
-        counts = [int(v or 0) for v in values]
-        return max(counts[1:], default=0), counts[0]
+    async def _claim(self, keys: list[str]) -> list[int]:
+        """INCR every key (each expiring one window after its first attempt); the new counts.
 
-    async def record_failure(self, subjects: Sequence[str], client_ip: str) -> tuple[int, int]:
+        Atomic per key: N parallel attempts get N distinct counts, so at most the allowance of
+        them see a count within it. Reading the count and writing it after the password check
+        (as before) let 20 parallel guesses all pass a limit of 5.
+        """
         window = self.limits.window_seconds
-        keys = [self._ip(client_ip), *map(self._account, subjects)]
         async with self._redis.pipeline(transaction=True) as pipe:
             for key in keys:
                 pipe.incr(key)
                 pipe.expire(key, window, nx=True)
             results = await pipe.execute()
-        counts = [int(v) for v in results[::2]]
-        return max(counts[1:], default=0), counts[0]
+        return [int(v) for v in results[::2]]
+
+    async def claim_ip(self, client_ip: str) -> int:
+        """Count one login attempt of the client before anything is checked; its new count."""
+        (count,) = await self._claim([self._ip(client_ip)])
+        return count
+
+    async def claim_accounts(self, subjects: Sequence[str]) -> int:
+        """Count one attempt against each account the identifier names; the highest count."""
+        return max(await self._claim([self._account(s) for s in subjects]), default=0)
+
+    async def release(self, subjects: Sequence[str], client_ip: str | None = None) -> None:
+        """Give back claims of an attempt that turned out not to be a failure."""
+        keys = [self._account(s) for s in subjects]
+        if client_ip is not None:
+            keys.append(self._ip(client_ip))
+        if keys:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key in keys:
+                    pipe.decr(key)
+                await pipe.execute()
 
     async def clear_accounts(self, subjects: Sequence[str]) -> None:
         if subjects:
