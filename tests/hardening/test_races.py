@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from db import profiles as profile_db
+from db import social_groups as group_db
 from db.engines import Database
+from domain.profiles import MAX_LANGUAGES, MAX_SOCIAL_LINKS
+from domain.social_groups import MAX_CUSTOM_GROUPS
+from graph import ids
 from graph.server.app import create_app
-from tests.authkit import PASSWORD, codes, invite, login, register, unique
+from tests.authkit import (
+    PASSWORD,
+    account,
+    call,
+    codes,
+    invite,
+    login,
+    register,
+    server_of,
+    unique,
+)
 from tests.conftest import delete_redis_keys
 from unityplan.settings import Settings
 
@@ -89,3 +105,71 @@ async def test_a_success_gives_its_claim_back(
             "INVALID_CREDENTIALS"
         ]
     assert "errors" not in await login(throttled_client, name, PASSWORD)
+
+
+ADD_LINK = """
+mutation($i: AddSocialLinkInput!) { addSocialLink(input: $i) { socialLink { id } } }"""
+CREATE_GROUP = """
+mutation($n: String!) { createSocialGroup(input: {name: $n}) { socialGroup { id } } }"""
+SET_LANGUAGE = """
+mutation($i: SetLanguageProficiencyInput!) {
+  setLanguageProficiency(input: $i) { languages { language } }
+}"""
+SEEDED_REGIONS = "AT BE CH DE LI LU IT DK NL PL CZ FR ES PT SE NO FI IS EE LV LT SK SI HR HU"
+RACING_REGIONS = "GB US IE AU NZ CA ZA IN SG MT NG KE GH PH JM BZ BS BB TT GY"
+
+
+async def _race(
+    client: httpx.AsyncClient, token: str, query: str, variables: list[dict[str, object]]
+) -> Counter[str]:
+    answers = await asyncio.gather(*(call(client, query, v, token) for v in variables))
+    return Counter(codes(body)[0] if "errors" in body else "ok" for body in answers)
+
+
+async def _person(client: httpx.AsyncClient, db: Database) -> tuple[str, uuid.UUID]:
+    me = await account(client, db, "dk")
+    return me["accessToken"], uuid.UUID(ids.decode(me["user"]["id"]).key)
+
+
+async def test_parallel_links_never_exceed_the_limit(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    token, user_id = await _person(client, db)
+    async with db.transaction(server_of("dk"), "dk") as conn:
+        for i in range(MAX_SOCIAL_LINKS - 5):
+            await profile_db.add_link(conn, user_id, "custom", f"https://e.org/{i}", "mine")
+    link = {"platform": "custom", "label": "mine"}
+    links = [{"i": {**link, "url": f"https://x.org/{i}"}} for i in range(20)]
+    seen = await _race(client, token, ADD_LINK, links)
+    assert seen == {"ok": 5, "BAD_USER_INPUT": 15}, seen
+    async with db.connect(server_of("dk"), "dk") as conn:
+        assert await profile_db.link_count(conn, user_id) == MAX_SOCIAL_LINKS
+
+
+async def test_parallel_groups_never_exceed_the_limit(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    token, user_id = await _person(client, db)
+    async with db.transaction(server_of("dk"), "dk") as conn:
+        await group_db.ensure_defaults(conn, user_id)
+        for i in range(MAX_CUSTOM_GROUPS - 5):
+            await group_db.create(conn, user_id, f"seeded {i}")
+    seen = await _race(client, token, CREATE_GROUP, [{"n": f"racing {i}"} for i in range(20)])
+    assert seen == {"ok": 5, "BAD_USER_INPUT": 15}, seen
+    async with db.connect(server_of("dk"), "dk") as conn:
+        assert await group_db.custom_count(conn, user_id) == MAX_CUSTOM_GROUPS
+
+
+async def test_parallel_languages_never_exceed_the_limit(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    token, user_id = await _person(client, db)
+    seeded = SEEDED_REGIONS.split()
+    async with db.transaction(server_of("dk"), "dk") as conn:
+        for region in seeded[: MAX_LANGUAGES - 5]:
+            await profile_db.set_language(conn, user_id, f"de-{region}", "b1")
+    racing = [{"i": {"language": f"en-{r}", "level": "A1"}} for r in RACING_REGIONS.split()]
+    seen = await _race(client, token, SET_LANGUAGE, racing)
+    assert seen == {"ok": 5, "BAD_USER_INPUT": 15}, seen
+    async with db.connect(server_of("dk"), "dk") as conn:
+        assert await profile_db.language_count(conn, user_id) == MAX_LANGUAGES
