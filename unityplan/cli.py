@@ -17,6 +17,7 @@ from db.migrate import migrate_all
 from db.provisioning import create_territory, ensure_database
 from domain.errors import UserFacingError
 from domain.territories import TerritoryKind
+from graph.server.protocol import BoundedHttpProtocol
 from unityplan.settings import MAIN_SERVER, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -112,6 +113,9 @@ def serve() -> None:
         log_level=settings.log_level.lower(),
         log_config=None,
         access_log=False,
+        # Deadlines for slow clients (graph/server/protocol.py) and idle keep-alive.
+        http=BoundedHttpProtocol,
+        timeout_keep_alive=settings.http_keepalive_timeout_seconds,
     )
 
 

@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     unityplan_env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Slow clients (graph/server/protocol.py): the request line and headers must arrive within
+    # HTTP_HEADER_TIMEOUT_SECONDS of the connection opening (or of the previous response), the
+    # body within HTTP_BODY_TIMEOUT_SECONDS of the headers; an idle keep-alive connection closes
+    # after HTTP_KEEPALIVE_TIMEOUT_SECONDS.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_keepalive_timeout_seconds: int = Field(default=5, gt=0)
     # uvicorn worker processes; 0 = one per CPU core (throughput scales about linearly).
     workers: int = Field(default=1, ge=0)
     # Generation-0 GC threshold once serving (graph/server/runtime.py); 0 keeps CPython's
