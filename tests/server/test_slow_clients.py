@@ -93,5 +93,6 @@ async def test_prompt_requests_are_served(server_port: int) -> None:
     writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
     await writer.drain()
     answer = await _closed_by_server(reader)
-    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"2")
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b"2")
     writer.close()
