@@ -1,4 +1,14 @@
-"""Short-lived authentication state in Redis: login failure counters and ended sessions.
+"""Short-lived authentication state in Redis: login failure counters and the session cache.
+
+Sessions: ``global.sessions`` and ``global.role_assignments`` (PostgreSQL) are the durable
+record; Redis only caches them. Per request the check reads, in ONE round trip (the script in
+graph/server/auth.py, with the rate-limit bucket): tombstones of ended sessions and revoked
+grants (written at logout and revocation, so a refusal is fast) and the *positive* cache, "this
+session was alive with these grants", which expires after ``CACHE_SECONDS``. A miss of the
+positive cache is never "allowed": it sends the check to PostgreSQL. So a Redis that restarts
+empty, fails over to a lagging replica or evicts keys costs a re-check, never a resurrected
+session; the one stale window is a positive entry written by a check that raced a logout, which
+the tombstone written after the logout overrides.
 
 Keys are ``<prefix>auth:...`` and carry no personal data: an account is named by a SHA-256 of its
 throttling subject (``db.accounts.throttle_subjects``: the account itself, whichever identifier
@@ -36,6 +46,34 @@ class AuthState:
 
     def _ip(self, client_ip: str) -> str:
         return f"{self._prefix}fail:ip:{_digest(client_ip)}"
+
+    def session_keys(self, session_id: str, identity: bytes) -> list[str]:
+        """The keys the per-request check reads: ended, revoked, alive, grants (this order)."""
+        return [
+            self._ended(session_id),
+            self._revoked(identity),
+            self._alive(session_id),
+            self._grants(identity),
+        ]
+
+    def _alive(self, session_id: str) -> str:
+        return f"{self._prefix}alive:{session_id}"
+
+    def _grants(self, identity: bytes) -> str:
+        return f"{self._prefix}grants:{_digest(identity.hex())}"
+
+    async def remember(
+        self, session_id: str, identity: bytes, grants: Iterable[str], *, ttl: int
+    ) -> None:
+        """Cache that PostgreSQL found the session alive with ``grants`` (``ttl`` seconds)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._alive(session_id), 1, ex=ttl)
+            pipe.set(self._grants(identity), ",".join(sorted(grants)), ex=ttl)
+            await pipe.execute()
+
+    async def forget_grants(self, identity: bytes) -> None:
+        """Drop the cached grants of ``identity``: its next request re-reads PostgreSQL."""
+        await self._redis.delete(self._grants(identity))
 
     def _ended(self, session_id: str) -> str:
         return f"{self._prefix}ended:{session_id}"
@@ -89,6 +127,7 @@ class AuthState:
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid in session_ids:
                 pipe.set(self._ended(sid), 1, ex=ttl)
+                pipe.delete(self._alive(sid))
             await pipe.execute()
 
     def _revoked(self, identity: bytes) -> str:
@@ -100,19 +139,40 @@ class AuthState:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.sadd(key, grant)
             pipe.expire(key, ttl)
+            pipe.delete(self._grants(identity))
             await pipe.execute()
 
     async def grant_restored(self, identity: bytes, grant: str) -> None:
-        await self._redis.srem(self._revoked(identity), grant)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.srem(self._revoked(identity), grant)
+            pipe.delete(self._grants(identity))
+            await pipe.execute()
 
-    async def refusal(self, session_id: str, identity: bytes, roles: Iterable[str]) -> str | None:
-        """Why an otherwise valid access token must be refused now, or None: one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.exists(self._ended(session_id))
-            pipe.smembers(self._revoked(identity))
-            ended, revoked = await pipe.execute()
+    def refusal(self, roles: Iterable[str], reply: Sequence[object]) -> Cached:
+        """What the cache says of a session from the script's reply for ``session_keys``."""
+        ended, revoked, alive, grants = reply
+        held = set(roles)
         if ended:
-            return "This session has ended; log in again."
-        if {r.decode() if isinstance(r, bytes) else str(r) for r in revoked} & set(roles):
-            return "A role of this session was revoked; refresh the session."
-        return None
+            return Cached(ENDED)
+        if {_text(r) for r in (revoked or [])} & held:  # type: ignore[attr-defined]
+            return Cached(REVOKED)
+        if not alive or grants is None:
+            return Cached(None, known=False)  # a miss: ask PostgreSQL
+        current = {g for g in _text(grants).split(",") if g}
+        return Cached(None if held <= current else REVOKED)
+
+
+ENDED = "This session has ended; log in again."
+REVOKED = "A role of this session was revoked; refresh the session."
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """The cache's verdict: ``refusal`` (None: allowed) when ``known``, else ask PostgreSQL."""
+
+    refusal: str | None
+    known: bool = True
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

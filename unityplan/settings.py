@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # dropped connection is retried once on a fresh one: after a Redis restart, stale connections
     # cost no request (graph/server/app.py ``redis_client``).
     redis_health_check_seconds: int = 10
+    # How long Redis may vouch for a session ("alive, with these grants") before the next
+    # request re-reads global.sessions and the role grants (graph/server/auth.py).
+    session_cache_seconds: int = Field(default=60, gt=0)
     redis_socket_timeout_seconds: float = 2.0
 
     # --- identity and access (see README, "Accounts and tokens").

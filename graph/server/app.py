@@ -77,9 +77,11 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        caller, auth_error = ANONYMOUS, None
+        caller, auth_error, rate_wait = ANONYMOUS, None, None
         if self.auth is not None and isinstance(request, Request):
-            caller, auth_error = await authenticate_http(self.auth, request)
+            caller, auth_error, rate_wait = await authenticate_http(
+                self.auth, request, self.transport.limiter
+            )
         return Context(
             request=request,
             response=response if isinstance(response, Response) else None,
@@ -88,6 +90,7 @@ class GraphQLApp(GraphQL[Context, None]):
             loaders=self.loaders_for(caller),
             auth=self.auth,
             auth_error=auth_error,
+            rate_wait=rate_wait,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -125,7 +128,7 @@ def create_app(
         pool_timeout=settings.database_pool_timeout,
     )
     redis = redis_client(settings)
-    auth = AuthServices.from_settings(settings, redis)
+    auth = AuthServices.from_settings(settings, redis, database)
     front_door = policy(settings)
     graphiql = front_door.graphiql
     observe = observability or Observability.from_settings(settings)

@@ -395,10 +395,18 @@ class Transport:
         return await self.view.get_context(request, sub_response)
 
     async def _take(self, request: Request, context: Any, cost: int) -> None:
-        """Charge ``cost`` operations to the caller's bucket; raise 429 when it is empty."""
+        """Charge ``cost`` operations to the caller's bucket; raise 429 when it is empty.
+
+        An authenticated request's first token was taken with its session check, in the same
+        Redis round trip (graph/server/auth.py); it is not taken twice.
+        """
         if self.limiter is None:
             return
-        wait = await self.limiter.take(getattr(context, "caller", None), request, cost)
+        wait = getattr(context, "rate_wait", None)
+        if wait is not None and cost == 1:
+            context.rate_wait = None
+        else:
+            wait = await self.limiter.take(getattr(context, "caller", None), request, cost)
         if wait:
             raise HTTPError(429, RATE_LIMITED, retry_message(wait), {"Retry-After": str(wait)})
 
