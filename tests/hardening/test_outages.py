@@ -19,13 +19,14 @@ import httpx
 import pytest
 import redis.exceptions as redis_errors
 from graphql import GraphQLError
+from redis.asyncio.connection import AbstractConnection
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from db.engines import Database
 from graph.errors import UNAVAILABLE, code_result, is_unavailable
 from graph.server.app import create_app
-from tests.authkit import LOGIN, ME, account, call, codes
+from tests.authkit import LOGIN, LOGOUT, ME, REVOKE_ROLE, account, call, codes
 from tests.conftest import MAIN_DSN, delete_redis_keys
 from unityplan.devservices import PrivateRedis
 from unityplan.settings import Settings
@@ -234,3 +235,89 @@ async def test_an_unexpected_error_is_logged_once_under_the_id_the_client_got(
     records = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert len(records) == 1, [r.getMessage() for r in records]
     assert error_id in records[0].getMessage()
+
+
+async def test_a_logout_survives_a_redis_restart(
+    outage_client: httpx.AsyncClient, outage_db: Database, redis_back: PrivateRedis
+) -> None:
+    """Redis restarted empty (no persistence) forgot the logout; the token worked again."""
+    me = await account(outage_client, outage_db, "dk")
+    token = me["accessToken"]
+    assert "errors" not in await call(outage_client, ME, token=token)
+    assert "errors" not in await call(outage_client, LOGOUT, {"all": False}, token)
+    assert codes(await call(outage_client, ME, token=token)) == ["UNAUTHENTICATED"]
+    redis_back.stop()
+    assert codes(await call(outage_client, ME, token=token)) == ["UNAUTHENTICATED"]  # Redis down
+    redis_back.start()  # back, and empty
+    assert codes(await call(outage_client, ME, token=token)) == ["UNAUTHENTICATED"]
+
+
+async def test_a_role_revocation_survives_a_redis_flush(
+    outage_client: httpx.AsyncClient, outage_db: Database, private_redis: PrivateRedis
+) -> None:
+    admin = await account(outage_client, outage_db, "global", role="global_admin")
+    manager = await account(outage_client, outage_db, "dk", role="territory_manager")
+    grant = {"userId": manager["user"]["id"], "role": "TERRITORY_MANAGER", "territory": "dk"}
+    listing = 'query { invitations(territory: "dk") { id } }'
+    assert "errors" not in await call(outage_client, listing, token=manager["accessToken"])
+    revoked = await call(outage_client, REVOKE_ROLE, {"i": grant}, admin["accessToken"])
+    assert revoked["data"]["revokeRole"]["revoked"] is True, revoked
+    await delete_redis_keys(private_redis.url, PREFIX)  # every key of this app: a flush
+    body = await call(outage_client, listing, token=manager["accessToken"])
+    assert codes(body) == ["UNAUTHENTICATED"], body
+
+
+class RoundTrips:
+    """Counts what redis-py writes to the server: one write per round trip (a pipeline or a
+    script is one; the health-check PING another)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[bytes] = []
+        original = AbstractConnection.send_packed_command
+
+        async def counted(
+            conn: AbstractConnection, command: Any, check_health: bool = True
+        ) -> None:
+            if isinstance(command, str):
+                self.sent.append(command.encode())
+            elif isinstance(command, bytes):
+                self.sent.append(command)
+            else:
+                self.sent.append(
+                    b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in command)
+                )
+            await original(conn, command, check_health)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+
+
+async def test_an_authenticated_request_makes_one_redis_round_trip(
+    settings: Settings,
+    outage_db: Database,
+    private_redis: PrivateRedis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The session check and the rate-limit token: ONE script call (issue 10, item 6)."""
+    app_settings = settings.model_copy(
+        update={
+            "redis_url": private_redis.url,
+            "redis_key_prefix": PREFIX + "trips:",
+            "rate_limit": True,
+            "rate_limit_authenticated_burst": 1000,
+            "redis_health_check_seconds": 3600,  # no PING in between: this test counts
+        }
+    )
+    app = create_app(app_settings, outage_db)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c:
+            token = (await account(c, outage_db, "dk"))["accessToken"]
+            assert "errors" not in await call(c, ME, token=token)  # loads the script
+            trips = RoundTrips(monkeypatch)
+            for _ in range(5):
+                assert "errors" not in await call(c, ME, token=token)
+    finally:
+        await app.state.redis.aclose()
+    assert len(trips.sent) == 5, trips.sent
+    assert all(b"EVALSHA" in sent for sent in trips.sent)
