@@ -36,10 +36,14 @@ class Limits:
 
 
 class AuthState:
-    def __init__(self, redis: Redis, prefix: str, limits: Limits) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, limits: Limits, *, cache_seconds: int = 60
+    ) -> None:
         self._redis = redis
         self._prefix = f"{prefix}auth:"
         self.limits = limits
+        # How long a positive session entry ("alive, with these grants") is trusted.
+        self.cache_seconds = cache_seconds
 
     def _account(self, subject: str) -> str:
         return f"{self._prefix}fail:acct:{_digest(subject)}"
@@ -62,10 +66,10 @@ class AuthState:
     def _grants(self, identity: bytes) -> str:
         return f"{self._prefix}grants:{_digest(identity.hex())}"
 
-    async def remember(
-        self, session_id: str, identity: bytes, grants: Iterable[str], *, ttl: int
-    ) -> None:
-        """Cache that PostgreSQL found the session alive with ``grants`` (``ttl`` seconds)."""
+    async def remember(self, session_id: str, identity: bytes, grants: Iterable[str]) -> None:
+        """Cache that the session is alive with ``grants``, as PostgreSQL says (at login and
+        refresh, which just wrote it, or after a check), for ``cache_seconds``."""
+        ttl = self.cache_seconds
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(self._alive(session_id), 1, ex=ttl)
             pipe.set(self._grants(identity), ",".join(sorted(grants)), ex=ttl)

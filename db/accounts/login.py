@@ -220,12 +220,15 @@ async def login(
     await state.release([s for s in subjects if s not in matched_subjects], client_ip)
     await state.clear_accounts(matched_subjects)
     grants = await _grants(db, ihash)
+    family = uuid.uuid4()
     async with db.transaction(MAIN_SERVER) as conn:
-        issued = await issue(config, conn, user, grants, uuid.uuid4())
+        issued = await issue(config, conn, user, grants, family)
         await audit.record(
             conn,
             AuditAction.LOGIN_SUCCEEDED,
             actor=user.identity_hash,
             territory_id=user.territory_id,
         )
+    # The session just written is alive with these grants: its first requests need no re-check.
+    await state.remember(str(family), ihash, grants)
     return issued

@@ -105,7 +105,6 @@ class AuthServices:
     trusted_proxies: tuple[Network, ...] = ()
     # The durable session record (global.sessions, global.role_assignments) a cache miss reads.
     db: Database | None = None
-    cache_seconds: int = 60
     check_script: AsyncScript | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
@@ -128,10 +127,14 @@ class AuthServices:
         )
         return cls(
             config,
-            AuthState(redis, settings.redis_key_prefix, limits),
+            AuthState(
+                redis,
+                settings.redis_key_prefix,
+                limits,
+                cache_seconds=settings.session_cache_seconds,
+            ),
             parse_networks(settings.trusted_proxies),
             db,
-            settings.session_cache_seconds,
             redis.register_script(_CHECK_SCRIPT),
         )
 
@@ -202,9 +205,7 @@ class AuthServices:
         grants = {g.encode() for g in found.get(identity, [])}
         if alive and remember:
             try:
-                await self.state.remember(
-                    caller.session_id, identity, grants, ttl=self.cache_seconds
-                )
+                await self.state.remember(caller.session_id, identity, grants)
             except (RedisError, OSError):
                 log.warning("session cache not written: Redis did not answer")
         if not alive:
