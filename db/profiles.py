@@ -38,6 +38,7 @@ from db.models import (
     visibility_grants,
 )
 from db.social_groups import GROUP_COLUMNS, GroupRecord
+from db.users import lock_owner
 from domain.privacy import (
     DEFAULT_FIELD_VISIBILITY,
     DEFAULT_PRESET,
@@ -385,6 +386,9 @@ async def set_language(
 
 
 async def language_count(conn: AsyncConnection, user_id: uuid.UUID) -> int:
+    """How many languages the person lists, counted under their row lock (``lock_owner``), so
+    the limit checked against it holds under concurrency until the transaction ends."""
+    await lock_owner(conn, user_id)
     query = select(func.count()).where(language_proficiencies.c.user_id == user_id)
     return int((await conn.execute(query)).scalar_one())
 
@@ -434,6 +438,8 @@ async def links_by_ids(
 
 
 async def link_count(conn: AsyncConnection, user_id: uuid.UUID) -> int:
+    """How many links the person has, counted under their row lock (``lock_owner``)."""
+    await lock_owner(conn, user_id)
     query = select(func.count()).where(social_links.c.user_id == user_id)
     return int((await conn.execute(query)).scalar_one())
 

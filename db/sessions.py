@@ -96,3 +96,14 @@ async def revoke_all(conn: AsyncConnection, identity_hash: bytes) -> list[uuid.U
         .returning(sessions.c.family_id)
     )
     return sorted(set(result.scalars()))
+
+
+async def family_alive(conn: AsyncConnection, family_id: uuid.UUID, identity_hash: bytes) -> bool:
+    """Whether a session (a refresh family) of ``identity_hash`` is still live: some row of it
+    is not revoked. The durable answer behind the Redis cache of graph/server/auth.py."""
+    query = select(sessions.c.id).where(
+        sessions.c.family_id == family_id,
+        sessions.c.identity_hash == identity_hash,
+        sessions.c.revoked_at.is_(None),
+    )
+    return (await conn.execute(query.limit(1))).first() is not None

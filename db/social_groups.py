@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import social_group_members, social_groups
+from db.users import lock_owner
 from domain.errors import AlreadyExists
 
 DEFAULT_GROUPS = (("family", "Family"), ("friends", "Friends"))
@@ -97,6 +98,8 @@ async def group(
 
 
 async def custom_count(conn: AsyncConnection, owner_id: uuid.UUID) -> int:
+    """How many custom groups the owner has, counted under their row lock (``lock_owner``)."""
+    await lock_owner(conn, owner_id)
     query = select(func.count()).where(
         social_groups.c.owner_id == owner_id, social_groups.c.kind == "custom"
     )
@@ -158,6 +161,10 @@ async def members_of(
 
 
 async def member_count(conn: AsyncConnection, group_id: uuid.UUID) -> int:
+    """How many members the group has, counted under the group's row lock, so the limit
+    checked against it holds under concurrency."""
+    lock = select(social_groups.c.id).where(social_groups.c.id == group_id)
+    await conn.execute(lock.with_for_update(key_share=True))
     query = select(func.count()).where(social_group_members.c.group_id == group_id)
     return int((await conn.execute(query)).scalar_one())
 

@@ -84,3 +84,19 @@ def can_assign(roles: Iterable[str], grant: Grant) -> bool:
         and grant.role in MANAGER_ASSIGNABLE
         and can_manage_territory(held, grant.territory_id)
     )
+
+
+def check_recipient(grant: Grant, account_territory: str) -> None:
+    """Roles in a territory go only to that territory's accounts; GLOBAL_ADMIN (a grant of no
+    territory) is the one role any account may hold.
+
+    Why: a dk manager could make an se account a dk moderator, who then read every dk account's
+    username and email, data dk's members entrusted to dk. Other territories' people take part
+    through membership of communities and groups, never through roles. Enforced for
+    ``assignRole`` and invitations; revoking such a grant made earlier stays possible.
+    """
+    if grant.territory_id is not None and grant.territory_id != account_territory:
+        raise BadUserInput(
+            f"Roles in {grant.territory_id} go only to accounts of {grant.territory_id}.",
+            field="userId",
+        )

@@ -28,6 +28,9 @@ class Context:
     # refused.
     auth: AuthServices | None = None
     auth_error: Unauthenticated | Unavailable | None = None
+    # The request's first rate-limit token, when the session check took it in its Redis round
+    # trip: seconds to wait (0: allowed). None: not taken yet (graph/server/transport.py).
+    rate_wait: int | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
 

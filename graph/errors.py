@@ -13,9 +13,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import asyncpg.exceptions as pg
+import nats.errors as nats_errors
+import redis.exceptions as redis_errors
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError, GraphQLSyntaxError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -46,10 +49,51 @@ def without_suggestions(message: str) -> str:
     return _SUGGESTION.sub("", message)
 
 
-def _is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, (OSError, TimeoutError, InterfaceError, PoolTimeout)):
-        return True
-    return isinstance(error, (OperationalError, DBAPIError)) and error.connection_invalidated
+# A dependency that is down, restarting, failing over or out of connections, as each driver says
+# it. Everything here is retryable by the client: SERVICE_UNAVAILABLE, never INTERNAL_SERVER_ERROR.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused or reset sockets; builtin TimeoutError is one, so is nats' TimeoutError
+    InterfaceError,  # SQLAlchemy: the DBAPI connection is unusable
+    PoolTimeout,  # every pooled connection busy for POOL_TIMEOUT
+    pg.PostgresConnectionError,  # SQLSTATE class 08 (ConnectionDoesNotExistError among them)
+    pg.OperatorInterventionError,  # class 57: admin or crash shutdown, "shutting down", cancels
+    pg.InsufficientResourcesError,  # class 53: too many connections, out of memory or disk
+    pg.InterfaceError,  # asyncpg: "connection is closed"
+    redis_errors.ConnectionError,  # refused, reset, "Connection closed by server", LOADING
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,  # a failover left us writing to a replica
+    redis_errors.MasterDownError,
+    nats_errors.ConnectionClosedError,
+    nats_errors.NoServersError,
+    nats_errors.StaleConnectionError,
+)
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53", "57")  # connection, resources, operator intervention
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means a backing service is unavailable rather than a bug.
+
+    The ONE place that knows how each driver reports an outage. Drivers wrap each other
+    (SQLAlchemy's DBAPIError around asyncpg's error; a rollback on a dead connection raises
+    asyncpg's "cannot switch to state" while handling the real failure), so the whole
+    cause/context chain is examined: one outage anywhere in it makes the failure an outage.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _OUTAGES):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _OUTAGE_SQLSTATE_CLASSES:
+            return True
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +145,7 @@ def _code(
         extensions.setdefault("code", VALIDATION_FAILED if original is None else "BAD_USER_INPUT")
         message = error.message
     else:
-        unavailable = _is_unavailable(original)
+        unavailable = is_unavailable(original)
         unexpected = Unexpected(
             uuid.uuid4().hex, ".".join(map(str, error.path or ())), original, unavailable
         )

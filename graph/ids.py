@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ def decode(value: object) -> NodeKey:
         raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadUserInput("Malformed node id.") from None
+    if not _printable(raw):
+        raise BadUserInput("Malformed node id.")
     parts = raw.split(":")
     if len(parts) != 3 or not all(parts):
         raise BadUserInput("Malformed node id.")
@@ -58,11 +61,19 @@ def parse_uuid(key: str) -> uuid.UUID:
     return parsed
 
 
+def _printable(text: str) -> bool:
+    """No control characters (NUL above all: PostgreSQL refuses it in text, as a 500) and no
+    lone surrogates: nothing a client may smuggle through base64 into a SQL parameter."""
+    return not any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+
+
 def encode_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(f"c:{value}".encode()).decode("ascii").rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> str | None:
+    """The key inside an ``after`` cursor: the one decoder of every connection, so every
+    connection refuses the same malformed cursors as ``BAD_USER_INPUT`` on ``after``."""
     if cursor is None:
         return None
     if len(cursor) > MAX_ID_LENGTH:
@@ -72,6 +83,6 @@ def decode_cursor(cursor: str | None) -> str | None:
         text = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadUserInput("Malformed cursor.", field="after") from None
-    if not text.startswith("c:"):
+    if not text.startswith("c:") or not _printable(text):
         raise BadUserInput("Malformed cursor.", field="after")
     return text[2:]

@@ -102,6 +102,7 @@ async def territory_change(info: Info, territory_id: str) -> AsyncIterator[Chang
     caller = info.context.caller
     actor = actor_identity(info) if caller.is_authenticated else None
     db = info.context.db
+    await info.context.loaders.release_reads()
     try:
         async with db.transaction(server, territory_id) as conn:
             change = Change(conn, territory_id, actor, actor_node_id(info))
@@ -146,6 +147,7 @@ async def global_change(info: Info) -> AsyncIterator[GlobalChange]:
     ``after_commit`` run in order, and the request's cached reads of ``global`` are dropped."""
     caller = info.context.caller
     actor = actor_identity(info) if caller.is_authenticated else None
+    await info.context.loaders.release_reads()
     try:
         async with info.context.db.transaction(MAIN_SERVER) as conn:
             change = GlobalChange(conn, actor)

@@ -13,7 +13,7 @@ from db.audit import AuditAction
 from domain import invitations as rules
 from domain.accounts import secret_hash, validate_email
 from domain.errors import Forbidden, InvitationInvalid, InvitationNotFound, NotFound, input_field
-from domain.roles import Grant, Role, can_assign, can_manage_territory
+from domain.roles import Grant, Role, can_assign, can_manage_territory, check_recipient
 from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
@@ -162,6 +162,7 @@ class InvitationMutations:
         grant = Grant(input.role, None if input.role is Role.GLOBAL_ADMIN else territory_id)
         if not can_assign(caller.roles, grant):
             raise Forbidden("You may not invite people into this role.")
+        check_recipient(grant, territory_id)  # the invited account will be of territory_id
         with input_field("email"):
             email = None if input.email is None else validate_email(input.email)
         async with territory_change(info, territory_id) as change:

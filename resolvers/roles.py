@@ -16,7 +16,7 @@ import strawberry
 from db import roles as role_db
 from db.audit import AuditAction
 from domain.errors import BadUserInput, Forbidden, NotFound, input_field
-from domain.roles import Grant, Role, can_assign
+from domain.roles import Grant, Role, can_assign, check_recipient
 from domain.territories import validate_territory_id
 from graph.context import Info
 from graph.loaders.accounts import USER_BY_ID
@@ -30,6 +30,10 @@ _REFUSALS = (
     "and the role is MODERATOR, CONTENT_CREATOR or MEMBER; NOT_FOUND for an unknown account; "
     "BAD_USER_INPUT (with `extensions.field`) for a malformed id or territory, or a territory "
     "given with GLOBAL_ADMIN or missing with any other role."
+)
+_FOREIGN_ACCOUNT = (
+    " BAD_USER_INPUT (userId) for a role in a territory given to an account of another "
+    "territory (only GLOBAL_ADMIN goes to any account)."
 )
 
 
@@ -96,6 +100,8 @@ async def _change(
     grant = _grant(input)
     if not can_assign(info.context.caller.roles, grant):
         raise Forbidden("You may not grant or revoke this role.")
+    if assign:
+        check_recipient(grant, territory_id)
     await _existing(info, territory_id, user_id)
     services = info.context.services
     ihash = services.config.identity(territory_id, user_id)
@@ -129,7 +135,7 @@ async def _existing(info: Info, territory_id: str, user_id: uuid.UUID) -> None:
 class RoleMutations:
     @strawberry.mutation(
         description="Grant a role; it reaches the account's access tokens at their next "
-        f"refresh. {_REFUSALS}",
+        f"refresh. {_REFUSALS}{_FOREIGN_ACCOUNT}",
         permission_classes=[IsAuthenticated],
     )
     async def assign_role(

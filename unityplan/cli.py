@@ -22,6 +22,7 @@ from domain.errors import UserFacingError
 from domain.territories import TerritoryKind
 from events.asyncapi import render as render_asyncapi
 from events.runtime import start_events
+from graph.server.protocol import BoundedHttpProtocol
 from unityplan.settings import MAIN_SERVER, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -117,6 +118,9 @@ def serve() -> None:
         log_level=settings.log_level.lower(),
         log_config=None,
         access_log=False,
+        # Deadlines for slow clients (graph/server/protocol.py) and idle keep-alive.
+        http=BoundedHttpProtocol,
+        timeout_keep_alive=settings.http_keepalive_timeout_seconds,
     )
 
 

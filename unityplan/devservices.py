@@ -876,3 +876,43 @@ def stop_services(state_dir: Path, *, remove_data: bool = False) -> None:
             state.clear()
         # Without remove_data the ports stay recorded: the next start reuses them if free.
         _save_state(state_dir, state)
+
+
+class PrivateRedis:
+    """A throwaway redis-server on a free port: fault tests and benchmarks/faults.py stop, flush
+    and restart it, which they must never do to the machine's shared Redis.
+
+    No persistence (as in production caches): a restart comes back empty, the case where a
+    Redis-only record would be lost. ``start`` after ``stop`` reuses the same port.
+    """
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.directory = directory
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOCALHOST}:{self.port}/0"
+
+    def start(self) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        argv = [_redis_binary(self.directory / "apt-get.log"), "--bind", LOCALHOST]
+        argv += ["--port", str(self.port), "--save", "", "--appendonly", "no"]
+        argv += ["--dir", str(self.directory)]
+        with (self.directory / "redis-server.log").open("ab") as log:
+            # Our own argv: the binary found on PATH and literal options.
+            self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        _wait_ready(
+            "redis-server",
+            self._process.pid,
+            self.directory / "redis-server.log",
+            lambda: _redis_problem(self.url) is None,
+        )
+        return self.url
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=STOP_TIMEOUT)
+            self._process = None

@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     unityplan_env: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Slow clients (graph/server/protocol.py): the request line and headers must arrive within
+    # HTTP_HEADER_TIMEOUT_SECONDS of the connection opening (or of the previous response), the
+    # body within HTTP_BODY_TIMEOUT_SECONDS of the headers; an idle keep-alive connection closes
+    # after HTTP_KEEPALIVE_TIMEOUT_SECONDS.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_keepalive_timeout_seconds: int = Field(default=5, gt=0)
     # uvicorn worker processes; 0 = one per CPU core (throughput scales about linearly).
     workers: int = Field(default=1, ge=0)
     # Generation-0 GC threshold once serving (graph/server/runtime.py); 0 keeps CPython's
@@ -39,6 +46,14 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every key this process writes to Redis starts with it (tests use one of their own).
     redis_key_prefix: str = "unityplan:"
+    # A pooled Redis connection idle this long is PINGed before reuse, and a command failing on a
+    # dropped connection is retried once on a fresh one: after a Redis restart, stale connections
+    # cost no request (graph/server/app.py ``redis_client``).
+    redis_health_check_seconds: int = 10
+    # How long Redis may vouch for a session ("alive, with these grants") before the next
+    # request re-reads global.sessions and the role grants (graph/server/auth.py).
+    session_cache_seconds: int = Field(default=60, gt=0)
+    redis_socket_timeout_seconds: float = 2.0
 
     # --- identity and access (see README, "Accounts and tokens").
     # Ed25519 signing keys as JSON {"kid": "-----BEGIN PRIVATE KEY-----..."}; the newest kid in

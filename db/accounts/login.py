@@ -165,13 +165,20 @@ async def login(
     password: str,
     client_ip: str,
 ) -> IssuedSession:
-    _, ip_failures = await state.failures((), client_ip)
-    if ip_failures >= state.limits.per_ip:
+    """Check a password with the attempt claimed first (db/authstate.py ``_claim``).
+
+    The client's and the accounts' counters are incremented BEFORE the password is verified and
+    the attempt is refused when the new count exceeds the allowance; a success gives its claims
+    back. A failure in between (an outage) leaves the claim counted: it errs on the strict side.
+    """
+    if await state.claim_ip(client_ip) > state.limits.per_ip:
         raise TooManyRequests("Too many failed logins from this address; try again later.")
     candidates = await find_credentials(db, territory_id, identifier)
     subjects = throttle_subjects(identifier, candidates)
-    account_failures, _ = await state.failures(subjects, client_ip)
-    if account_failures >= state.limits.per_account:
+    account_attempts = await state.claim_accounts(subjects)
+    if account_attempts > state.limits.per_account:
+        # Not a guess at the password: it does not count against the client address.
+        await state.release(subjects, client_ip)
         raise AccountLocked("This account is locked after repeated failed logins; try later.")
 
     matched: Credentials | None = None
@@ -186,7 +193,6 @@ async def login(
             passwords.verify_password, passwords.dummy_hash(config.hasher), password, config.hasher
         )
     if matched is None or matched.user.status != "active" or matched.user.identity_hash is None:
-        account_failures, _ = await state.record_failure(subjects, client_ip)
         actor = candidates[0].user if len(candidates) == 1 else None
         async with db.transaction(MAIN_SERVER) as conn:
             await audit.record(
@@ -196,7 +202,7 @@ async def login(
                 territory_id=None if actor is None else actor.territory_id,
                 details={"reason": "bad_credentials" if matched is None else "inactive"},
             )
-            if account_failures == state.limits.per_account:
+            if account_attempts == state.limits.per_account:
                 await audit.record(
                     conn,
                     AuditAction.LOGIN_THROTTLED,
@@ -213,14 +219,20 @@ async def login(
         assert territory is not None
         async with db.transaction(territory.db_server, user.territory_id) as conn:
             await users.set_password_hash(conn, user.id, new_hash)
-    await state.clear_accounts(throttle_subjects(identifier, [matched]))
+    # The other accounts the identifier named were not guessed at; the matched one starts over.
+    matched_subjects = throttle_subjects(identifier, [matched])
+    await state.release([s for s in subjects if s not in matched_subjects], client_ip)
+    await state.clear_accounts(matched_subjects)
     grants = await _grants(db, ihash)
+    family = uuid.uuid4()
     async with db.transaction(MAIN_SERVER) as conn:
-        issued = await issue(config, conn, user, grants, uuid.uuid4())
+        issued = await issue(config, conn, user, grants, family)
         await audit.record(
             conn,
             AuditAction.LOGIN_SUCCEEDED,
             actor=user.identity_hash,
             territory_id=user.territory_id,
         )
+    # The session just written is alive with these grants: its first requests need no re-check.
+    await state.remember(str(family), ihash, grants)
     return issued

@@ -25,6 +25,7 @@ async def refresh(db: Database, config: AuthConfig, state: AuthState, token: str
     if not token or len(token) > 200:
         raise Unauthenticated("Invalid refresh token.")
     reused_family: uuid.UUID | None = None
+    issued: IssuedSession | None = None
     async with db.transaction(MAIN_SERVER) as conn:
         row = await session_db.lock_by_token_hash(conn, secret_hash(token))
         if row is None or row.revoked_at is not None:
@@ -49,7 +50,10 @@ async def refresh(db: Database, config: AuthConfig, state: AuthState, token: str
             else:
                 await session_db.mark_rotated(conn, row.id)
                 grants = await _grants_in(conn, row.identity_hash)
-                return await issue(config, conn, user, grants, row.family_id)
+                issued = await issue(config, conn, user, grants, row.family_id)
+    if issued is not None:
+        await state.remember(str(row.family_id), row.identity_hash, grants)
+        return issued
     if reused_family is not None:
         await state.end_sessions([str(reused_family)], ttl=config.access_ttl_seconds())
         raise Unauthenticated("This refresh token was already used; the session is ended.")

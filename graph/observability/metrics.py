@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -121,6 +121,14 @@ class Metrics:
             "SQL statements sent, by database server.",
             ["server"],
             registry=self.registry,
+        )
+        self.dependency_up = Gauge(
+            "dependency_up",
+            "1 when the backing service answered the last /readyz probe, else 0; a required one "
+            "at 0 fails readiness, a degraded one (NATS) does not.",
+            ["dependency"],
+            registry=self.registry,
+            multiprocess_mode="min",
         )
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.pools = PoolCollector(pid_label=self.multiprocess)

@@ -11,25 +11,54 @@ once that it must refresh or log in again.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 from starlette.requests import HTTPConnection
 
+from db import roles as role_db
+from db import sessions as session_db
 from db.accounts import AuthConfig
-from db.authstate import AuthState, Limits
+from db.authstate import ENDED, REVOKED, AuthState, Cached, Limits
+from db.engines import Database
 from domain import passwords
 from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from domain.tokens import KeySet, SigningKey, generate_key, load_private_key, private_pem
-from graph.server.ratelimit import Network, client_address, parse_networks
-from unityplan.settings import Settings
+from graph.server.ratelimit import (
+    BUCKET_LUA,
+    Network,
+    RateLimiter,
+    client_address,
+    parse_networks,
+)
+from unityplan.settings import MAIN_SERVER, Settings
 
 log = logging.getLogger("unityplan.auth")
+
+# ONE round trip per authenticated request (issue 10): the session's cache entries
+# (db/authstate.py ``session_keys``: ended, revoked, alive, grants) and, when KEYS[5] is given,
+# a token from the caller's rate-limit bucket (graph/server/ratelimit.py ``take``).
+_CHECK_SCRIPT = (
+    BUCKET_LUA
+    + """
+local ended = redis.call('EXISTS', KEYS[1])
+local revoked = redis.call('SMEMBERS', KEYS[2])
+local alive = redis.call('GET', KEYS[3])
+local grants = redis.call('GET', KEYS[4])
+local bucket = {1, 0}
+if KEYS[5] then
+  bucket = take(KEYS[5], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+end
+return {ended, revoked, alive, grants, bucket}
+"""
+)
 
 
 def load_keyset(settings: Settings) -> KeySet:
@@ -75,12 +104,17 @@ class AuthServices:
     state: AuthState
     # Login throttling keys on the same client address as rate limiting (TRUSTED_PROXIES).
     trusted_proxies: tuple[Network, ...] = ()
+    # The durable session record (global.sessions, global.role_assignments) a cache miss reads.
+    db: Database | None = None
+    check_script: AsyncScript | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return "AuthServices()"
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis: Redis) -> AuthServices:
+    def from_settings(
+        cls, settings: Settings, redis: Redis, db: Database | None = None
+    ) -> AuthServices:
         config = AuthConfig(
             keys=load_keyset(settings),
             identity_key=settings.identity_key(),
@@ -95,40 +129,90 @@ class AuthServices:
         )
         return cls(
             config,
-            AuthState(redis, settings.redis_key_prefix, limits),
+            AuthState(
+                redis,
+                settings.redis_key_prefix,
+                limits,
+                cache_seconds=settings.session_cache_seconds,
+            ),
             parse_networks(settings.trusted_proxies),
+            db,
+            redis.register_script(_CHECK_SCRIPT),
         )
 
     def client_ip(self, connection: HTTPConnection) -> str:
         return client_address(connection, self.trusted_proxies)
 
-    async def caller_for(self, token: str) -> Caller:
-        """Verify an access token, that its session has not ended and no grant of it was revoked."""
+    async def caller_for(
+        self, token: str, charge: tuple[str, list[float]] | None = None
+    ) -> tuple[Caller, int | None]:
+        """Verify an access token, that its session has not ended and no grant of it was revoked;
+        with the rate-limit wait when ``charge`` was taken in the same round trip (else None)."""
         claims = self.config.keys.verify(token)
         caller = claims.caller()
-        await self.recheck(caller)
-        return caller
+        return caller, await self.recheck(caller, charge)
 
-    async def recheck(self, caller: Caller) -> None:
+    async def recheck(
+        self, caller: Caller, charge: tuple[str, list[float]] | None = None
+    ) -> int | None:
         """Refuse a caller whose token expired, or whose session ended or lost a role since.
 
-        HTTP asks once per request; a WebSocket, whose caller was fixed at ``connection_init``,
-        asks again before each operation. If Redis cannot answer, the check fails closed
-        (SERVICE_UNAVAILABLE): a logged-out token must not work because Redis is down.
+        HTTP asks once per request (and takes its rate-limit token in the same Redis round
+        trip); a WebSocket, whose caller was fixed at ``connection_init``, asks again before each
+        operation. Redis is a cache of PostgreSQL here (db/authstate.py): a miss, or Redis down,
+        means asking PostgreSQL, never "allowed". Returns the rate-limit wait for ``charge``, or
+        None when nothing was charged (anonymous callers are charged by the transport).
         """
         if not caller.is_authenticated or caller.session_id is None:
-            return
+            return None
         if caller.expires_at is not None and caller.expires_at <= datetime.now(UTC):
             raise Unauthenticated("The access token has expired; refresh the session.")
         territory_id, user_id = caller.account()
         identity = self.config.identity(territory_id, user_id)
+        keys = self.state.session_keys(caller.session_id, identity)
+        args: list[float] = []
+        if charge is not None:
+            keys.append(charge[0])
+            args = charge[1]
+        wait: int | None = None
+        redis_up = True
         try:
-            refused = await self.state.refusal(caller.session_id, identity, caller.roles)
-        except RedisError:
-            log.warning("session check unavailable: Redis did not answer")
-            raise Unavailable("Sessions cannot be checked right now; retry shortly.") from None
-        if refused is not None:
-            raise Unauthenticated(refused)
+            if self.check_script is None:
+                raise RedisError("no session check script")
+            reply = await self.check_script(keys=keys, args=args)
+            verdict = self.state.refusal(caller.roles, reply[:4])
+            if charge is not None:
+                wait = RateLimiter.wait(*reply[4])
+        except (RedisError, OSError):
+            log.warning("session cache unavailable: Redis did not answer; asking PostgreSQL")
+            redis_up = False
+            verdict = Cached(None, known=False)
+            wait = 0 if charge is not None else None  # rate limiting fails open
+        refusal = verdict.refusal
+        if not verdict.known:
+            refusal = await self._durable_refusal(caller, identity, remember=redis_up)
+        if refusal is not None:
+            raise Unauthenticated(refusal)
+        return wait
+
+    async def _durable_refusal(
+        self, caller: Caller, identity: bytes, *, remember: bool
+    ) -> str | None:
+        """The session's state in PostgreSQL, cached in Redis for ``cache_seconds``."""
+        if self.db is None or caller.session_id is None:
+            raise Unavailable("Sessions cannot be checked right now; retry shortly.")
+        async with self.db.connect(MAIN_SERVER) as conn:
+            alive = await session_db.family_alive(conn, uuid.UUID(caller.session_id), identity)
+            found = await role_db.active_grants(conn, [identity])
+        grants = {g.encode() for g in found.get(identity, [])}
+        if alive and remember:
+            try:
+                await self.state.remember(caller.session_id, identity, grants)
+            except (RedisError, OSError):
+                log.warning("session cache not written: Redis did not answer")
+        if not alive:
+            return ENDED
+        return None if set(caller.roles) <= grants else REVOKED
 
 
 def bearer_token(value: object) -> str | None:
@@ -144,16 +228,22 @@ def bearer_token(value: object) -> str | None:
 
 
 async def authenticate_http(
-    services: AuthServices, connection: HTTPConnection
-) -> tuple[Caller, Unauthenticated | Unavailable | None]:
-    """The caller of an HTTP request, or anonymous with the reason its token was refused."""
+    services: AuthServices, connection: HTTPConnection, limiter: RateLimiter | None = None
+) -> tuple[Caller, Unauthenticated | Unavailable | None, int | None]:
+    """The caller of an HTTP request, or anonymous with the reason its token was refused; and
+    the rate-limit wait of the request's first token when it was taken in the session check's
+    round trip (None: not taken, the transport charges the caller)."""
     try:
         token = bearer_token(connection.headers.get("authorization"))
         if token is None:
-            return ANONYMOUS, None
-        return await services.caller_for(token), None
+            return ANONYMOUS, None, None
+        claims = services.config.keys.verify(token)
+        caller = claims.caller()
+        charge = None if limiter is None else limiter.charge(caller, connection, 1)
+        wait = await services.recheck(caller, charge)
+        return caller, None, wait
     except (Unauthenticated, Unavailable) as error:
-        return ANONYMOUS, error
+        return ANONYMOUS, error, None
 
 
 async def authenticate_ws(services: AuthServices, payload: Mapping[str, object]) -> Caller:
@@ -167,4 +257,5 @@ async def authenticate_ws(services: AuthServices, payload: Mapping[str, object])
         token = access
     if token is None:
         return ANONYMOUS
-    return await services.caller_for(token)
+    caller, _ = await services.caller_for(token)
+    return caller

@@ -40,33 +40,37 @@ log = logging.getLogger("unityplan.ratelimit")
 
 RATE_LIMITED = "RATE_LIMITED"
 
-# KEYS[1]: the bucket; ARGV: tokens per second, burst, cost. Returns {allowed, retry-after ms}.
-_BUCKET_SCRIPT = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = burst
-  ts = now
+# take(bucket key, tokens per second, burst, cost) -> {allowed, retry-after ms}. A Lua function
+# so graph/server/auth.py can run it in the same script as the session check (one round trip).
+BUCKET_LUA = """
+local function take(key, rate, burst, cost)
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = burst
+    ts = now
+  end
+  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+  local allowed = 0
+  local retry = 0
+  if tokens >= cost then
+    tokens = tokens - cost
+    allowed = 1
+  else
+    retry = math.ceil((cost - tokens) * 1000 / rate)
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+  redis.call('PEXPIRE', key, math.ceil((burst - tokens) * 1000 / rate) + 1000)
+  return {allowed, retry}
 end
-tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
-local allowed = 0
-local retry = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  retry = math.ceil((cost - tokens) * 1000 / rate)
-end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
-return {allowed, retry}
 """
+# KEYS[1]: the bucket; ARGV: tokens per second, burst, cost. Returns {allowed, retry-after ms}.
+_BUCKET_SCRIPT = (
+    BUCKET_LUA + "return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))\n"
+)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # The prefix of an IPv6 address that identifies one subscriber (see ``_subscriber``).
@@ -174,25 +178,42 @@ class RateLimiter:
             return f"{self._prefix}user:{_digest(who)}", self.limits.authenticated
         return f"{self._prefix}ip:{_digest(address)}", self.limits.anonymous
 
-    async def take(self, caller: Caller | None, connection: HTTPConnection, cost: int = 1) -> int:
-        """0 when allowed, else whole seconds (>= 1) until ``cost`` tokens are there again."""
+    def charge(
+        self, caller: Caller | None, connection: HTTPConnection, cost: int = 1
+    ) -> tuple[str, list[float]] | None:
+        """(bucket key, [rate, burst, cost]) for ``BUCKET_LUA``'s ``take``; None: no charge."""
         if not self.limits.enabled or cost <= 0:
-            return 0
+            return None
         key, bucket = self.key(caller, client_address(connection, self.limits.trusted_proxies))
         cost = min(cost, bucket.burst)  # a batch larger than the burst still runs, once full
-        try:
-            allowed, retry_ms = await self._script(
-                keys=[key], args=[bucket.per_second, bucket.burst, cost]
-            )
-        except (RedisError, OSError) as error:
-            now = time.monotonic()
-            if now - self._last_warning >= 60:
-                self._last_warning = now
-                log.warning("rate limiting is off while Redis is unreachable: %s", error)
-            return 0
+        return key, [bucket.per_second, bucket.burst, cost]
+
+    def unreachable(self, error: BaseException) -> int:
+        """Fail open (0) while Redis is down, warning at most once a minute."""
+        now = time.monotonic()
+        if now - self._last_warning >= 60:
+            self._last_warning = now
+            log.warning("rate limiting is off while Redis is unreachable: %s", error)
+        return 0
+
+    @staticmethod
+    def wait(allowed: int | str | bytes, retry_ms: int | str | bytes) -> int:
+        """0 when ``take`` allowed, else whole seconds (>= 1) to wait."""
         if int(allowed):
             return 0
         return max(1, math.ceil(int(retry_ms) / 1000))
+
+    async def take(self, caller: Caller | None, connection: HTTPConnection, cost: int = 1) -> int:
+        """0 when allowed, else whole seconds (>= 1) until ``cost`` tokens are there again."""
+        charge = self.charge(caller, connection, cost)
+        if charge is None:
+            return 0
+        key, args = charge
+        try:
+            allowed, retry_ms = await self._script(keys=[key], args=args)
+        except (RedisError, OSError) as error:
+            return self.unreachable(error)
+        return self.wait(allowed, retry_ms)
 
 
 def retry_message(seconds: int) -> str:

@@ -22,6 +22,7 @@ here and only execution is left to the schema. What this module guarantees:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -43,6 +44,7 @@ from graph.errors import (
     UNAVAILABLE,
     UNAVAILABLE_MESSAGE,
     coded,
+    is_unavailable,
 )
 from graph.server.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
 from graph.server.documents import DocumentRefused, Resolved, TrustedDocuments
@@ -179,11 +181,34 @@ def _json_depth_ok(value: object, limit: int = MAX_JSON_DEPTH) -> bool:
     return True
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _DuplicateKey
+    return found
+
+
 def _decode_json(raw: bytes | str, what: str) -> object:
+    """Strict JSON (orjson: UTF-8, no NaN) whose objects name each key once.
+
+    JSON leaves duplicate keys undefined and parsers disagree (orjson keeps the last): a body
+    ``{"query": A, "query": B}`` would run whichever this parser picked while a proxy or WAF in
+    front checked the other. The second parse (stdlib ``json`` with a pairs hook) only looks for
+    duplicates; bodies are capped at ``MAX_BODY_BYTES``, so its cost is bounded.
+    """
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise HTTPError(400, BAD_REQUEST, f"{what} is not valid UTF-8 JSON.") from None
+    if isinstance(value, (dict, list)):
+        try:
+            json.loads(raw, object_pairs_hook=_object_without_duplicates)
+        except _DuplicateKey:
+            raise HTTPError(400, BAD_REQUEST, f"{what} names a key twice in one object.") from None
     if not _json_depth_ok(value):
         raise HTTPError(400, BAD_REQUEST, f"{what} nests deeper than {MAX_JSON_DEPTH} levels.")
     return value
@@ -282,9 +307,13 @@ class Transport:
             if error.error_id is not None:
                 body["errors"][0]["extensions"]["errorId"] = error.error_id  # type: ignore[index]
             return self._render(body, media or JSON, error.status, error.headers)
-        except Exception:
+        except Exception as error:
             error_id = uuid.uuid4().hex
             log.exception("unexpected error %s in the HTTP layer", error_id)
+            if is_unavailable(error):
+                body = _error_body(UNAVAILABLE, UNAVAILABLE_MESSAGE)
+                body["errors"][0]["extensions"]["errorId"] = error_id  # type: ignore[index]
+                return self._render(body, media or JSON, 503, {"Retry-After": "1"})
             body = _error_body(INTERNAL, "Internal server error.")
             body["errors"][0]["extensions"]["errorId"] = error_id  # type: ignore[index]
             return self._render(body, media or JSON, 500)
@@ -366,10 +395,18 @@ class Transport:
         return await self.view.get_context(request, sub_response)
 
     async def _take(self, request: Request, context: Any, cost: int) -> None:
-        """Charge ``cost`` operations to the caller's bucket; raise 429 when it is empty."""
+        """Charge ``cost`` operations to the caller's bucket; raise 429 when it is empty.
+
+        An authenticated request's first token was taken with its session check, in the same
+        Redis round trip (graph/server/auth.py); it is not taken twice.
+        """
         if self.limiter is None:
             return
-        wait = await self.limiter.take(getattr(context, "caller", None), request, cost)
+        wait = getattr(context, "rate_wait", None)
+        if wait is not None and cost == 1:
+            context.rate_wait = None
+        else:
+            wait = await self.limiter.take(getattr(context, "caller", None), request, cost)
         if wait:
             raise HTTPError(429, RATE_LIMITED, retry_message(wait), {"Retry-After": str(wait)})
 

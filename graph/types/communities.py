@@ -252,7 +252,7 @@ def _parse_cursor(value: str | None) -> MemberCursor | None:
     try:
         return datetime.fromisoformat(when), uuid.UUID(key)
     except ValueError:
-        raise BadUserInput("Malformed cursor.") from None
+        raise BadUserInput("Malformed cursor.", field="after") from None
 
 
 async def members(

@@ -19,7 +19,7 @@ from db.engines import Database
 from domain.tokens import KeySet, generate_key, private_pem
 from graph.ids import encode
 from graph.server.app import create_app
-from tests.authkit import ME, account, call, codes
+from tests.authkit import LOGOUT, ME, account, call, codes
 from unityplan.devservices import free_port
 from unityplan.settings import Settings
 
@@ -228,10 +228,16 @@ async def test_refresh_and_login_work_with_a_stale_bearer_header(
     assert codes(await call(auth_client, mixed, {"t": renewed}, stale)) == ["UNAUTHENTICATED"]
 
 
-async def test_session_check_fails_closed_when_redis_is_down(
-    auth_app: Any, auth_settings: Settings, db: Database, member: dict[str, Any]
+async def test_session_check_asks_postgresql_when_redis_is_down(
+    auth_app: Any,
+    auth_client: httpx.AsyncClient,
+    auth_settings: Settings,
+    db: Database,
 ) -> None:
-    """A valid token is not trusted blindly while Redis (ended sessions) cannot answer."""
+    """A valid token is not trusted blindly while Redis cannot answer: it is checked against
+    global.sessions (the durable record, issue 9), so it works if its session is live and is
+    refused once logged out. (Before, Redis held the only record and this failed closed.)"""
+    member = await account(auth_client, db, "dk")  # its own: it is logged out below
     keys = keys_of(auth_app)
     kid = next(iter(keys._keys))
     app = create_app(
@@ -247,7 +253,11 @@ async def test_session_check_fails_closed_when_redis_is_down(
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             body = await call(c, ME, token=member["accessToken"])
+            assert "errors" not in body, body
+            out = await call(auth_client, LOGOUT, {"all": False}, member["accessToken"])
+            assert "errors" not in out, out
+            body = await call(c, ME, token=member["accessToken"])
     finally:
         await app.state.redis.aclose()
     assert body.get("data") is None
-    assert codes(body) == ["SERVICE_UNAVAILABLE"]
+    assert codes(body) == ["UNAUTHENTICATED"]

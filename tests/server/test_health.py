@@ -45,3 +45,26 @@ async def test_readyz_names_what_is_down(settings: Settings) -> None:
     assert body["checks"]["redis"] is False
     assert body["checks"]["database:main"] is True
     assert "postgresql://" not in ready.text, "DSNs stay out of responses"
+
+
+async def test_nats_down_degrades_without_failing_readiness(settings: Settings) -> None:
+    """No request needs NATS: a load balancer must keep the instance while NATS is down."""
+    broken = settings.model_copy(update={"nats_url": f"nats://127.0.0.1:{free_port()}"})
+    db = Database(broken.servers())
+    app = create_app(broken, db)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as c:
+            ready = await c.get("/readyz")
+            metrics = await c.get("/metrics")
+    finally:
+        await db.dispose()
+        await app.state.redis.aclose()
+    assert ready.status_code == 200, ready.text
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["nats"] is False
+    assert body["degraded"] == ["nats"]
+    assert 'dependency_up{dependency="nats"} 0.0' in metrics.text
+    assert 'dependency_up{dependency="redis"} 1.0' in metrics.text
