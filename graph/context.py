@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from db.engines import Database
 from domain.callers import Caller
 from domain.errors import Unauthenticated, Unavailable
+from events.fanout import FanOut
 from graph.loaders.request import Loaders
 from graph.server.auth import AuthServices
 
@@ -30,6 +31,9 @@ class Context:
     auth_error: Unauthenticated | Unavailable | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
+    # Live events of this process (events/fanout.py): what subscriptions read; None without NATS
+    # machinery (an app whose lifespan did not run).
+    fanout: FanOut | None = None
 
     @property
     def services(self) -> AuthServices:
