@@ -21,6 +21,7 @@ from graph.types.social_groups import SocialGroup
 from graph.types.territories import Territory
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
+from resolvers.events import EventSubscriptions
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
@@ -51,6 +52,14 @@ class Mutation(
     pass
 
 
+@strawberry.type(
+    description="What can be followed live over graphql-transport-ws: each subscription states "
+    "who may follow what, and is authorized again for every event it delivers."
+)
+class Subscription(EventSubscriptions):
+    pass
+
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         """Logging is ErrorCodes' job: it logs unexpected errors once, under their error id."""
@@ -71,6 +80,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Territory, Community, User, Profile, SocialLink, SocialGroup, Invitation],
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level in Strawberry and shared across requests. DocumentLimits comes after
