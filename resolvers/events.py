@@ -11,6 +11,7 @@ SUBSCRIPTION_OVERFLOW; the others never wait for it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Annotated
@@ -30,19 +31,26 @@ from resolvers.common import key_of
 COMMUNITY_ID = "communityId"
 
 
-async def _still_visible(info: Info, territory_id: str, key: uuid.UUID) -> None:
-    """Re-authorize with fresh loaders: the session still stands, the community is still visible.
+async def _still_visible(info: Info, envelope: Envelope, territory_id: str, key: uuid.UUID) -> None:
+    """Re-authorize for this event: the session still stands, the community is still visible.
 
-    The loaders of the previous event are closed first; the new ones serve this event's fields
-    (``actor``) and are closed in turn by the next call or when the subscription ends.
+    Each event gets fresh loaders (those of the previous one are closed): they serve this event's
+    fields (``actor``). The check itself is asked once per (event, caller) in the process and
+    its answer shared (graph.context.SharedChecks): subscribers with the same caller would read
+    the same rows for the same event.
     """
     context = info.context
     await context.loaders.close()
     context.loaders = Loaders(context.db, caller=context.caller)
-    if context.auth is not None:
-        await context.auth.recheck(context.caller)  # UNAUTHENTICATED once the session ended
-    if await community_by_id(info, territory_id, key) is None:
-        raise NotFound("No such community.", field=COMMUNITY_ID)
+
+    async def ask() -> None:
+        if context.auth is not None:
+            await context.auth.recheck(context.caller)  # UNAUTHENTICATED once the session ended
+        if await community_by_id(info, territory_id, key) is None:
+            raise NotFound("No such community.", field=COMMUNITY_ID)
+
+    answer = context.shared_checks.check((envelope.id, context.caller, territory_id, key), ask)
+    await asyncio.shield(answer)  # a subscriber leaving must not cancel the others' answer
 
 
 @strawberry.type
@@ -65,7 +73,11 @@ class EventSubscriptions:
         ],
     ) -> AsyncGenerator[CommunityActivity, None]:
         territory_id, key = key_of(community_id, "Community", field=COMMUNITY_ID)
-        if await community_by_id(info, territory_id, key) is None:
+        visible = await community_by_id(info, territory_id, key)
+        # Give the read connection back now: a subscription waits for hours, and every idle
+        # subscriber holding one would empty the pool.
+        await info.context.loaders.close()
+        if visible is None:
             raise NotFound("No such community.", field=COMMUNITY_ID)
         fanout = info.context.fanout
         if fanout is None:
@@ -81,7 +93,10 @@ class EventSubscriptions:
         try:
             async with fanout.subscribe(pattern, where=about_it) as events:
                 async for envelope in events:
-                    await _still_visible(info, territory_id, key)
+                    await _still_visible(info, envelope, territory_id, key)
                     yield CommunityActivity.from_envelope(envelope)
+                    # Resumed once the event's fields are resolved and sent: its reads are done,
+                    # so its connection goes back to the pool until the next event.
+                    await info.context.loaders.close()
         finally:
             await info.context.loaders.close()

@@ -22,7 +22,7 @@ from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
-from graph.context import Context
+from graph.context import Context, SharedChecks
 from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
 from graph.schema import Schema, build_schema, schema
@@ -66,6 +66,7 @@ class GraphQLApp(GraphQL[Context, None]):
         # The process's live-event fan-out (events/fanout.py), set by the lifespan once started;
         # None where no lifespan runs (tests driving the app through httpx's ASGI transport).
         self.fanout: FanOut | None = None
+        self.shared_checks = SharedChecks()
         self.transport = Transport(self, policy or Policy(graphiql=graphiql))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,6 +91,7 @@ class GraphQLApp(GraphQL[Context, None]):
             auth=self.auth,
             auth_error=auth_error,
             fanout=self.fanout,
+            shared_checks=self.shared_checks,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:

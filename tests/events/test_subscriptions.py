@@ -9,6 +9,7 @@ receiving; a subscriber that falls behind its bounded queue ends alone with a co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import uuid
@@ -301,3 +302,22 @@ async def test_a_subscriber_that_falls_behind_ends_alone_with_a_coded_error(
             # The connection itself stays usable: a new subscription works.
             await subscribe(ws, "2", public)
             await live.until_subscribers(1)
+
+
+async def test_waiting_subscribers_hold_no_database_connection(
+    settings: Settings, nats_server: NatsServer, db: Database
+) -> None:
+    """More subscribers than the pool has connections: each gives its read connection back after
+    the subscribe-time check, so all of them subscribe and receive."""
+    tight = {"database_pool_size": 2, "database_pool_timeout": 2.0}
+    async with live_app(settings, nats_server, **tight) as live:
+        who = await people(live, db)
+        public = await community(live, who["manager"], public=True)
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = [await stack.enter_async_context(socket(live)) for _ in range(8)]
+            for ws in sockets:
+                await subscribe(ws, "1", public)
+            await live.until_subscribers(len(sockets))
+            ok(await call(live.http, JOIN, {"id": public}, who["alice"]["accessToken"]))
+            for ws in sockets:
+                assert (await activity(ws))["kind"] == "MEMBER_JOINED"
