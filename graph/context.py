@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import strawberry
@@ -13,8 +16,39 @@ from starlette.websockets import WebSocket
 from db.engines import Database
 from domain.callers import Caller
 from domain.errors import Unauthenticated, Unavailable
+from events.fanout import FanOut
 from graph.loaders.request import Loaders
 from graph.server.auth import AuthServices
+
+
+class SharedChecks:
+    """Answers to per-event authorization questions, shared by the subscribers that ask the same.
+
+    A live event reaches every subscriber of its community at once; each must be authorized
+    afresh, but subscribers with the same caller (every anonymous one, say) ask the same question
+    about the same event. One read answers them all, instead of one pooled connection per
+    subscriber at the same moment. Keys name the event, so nothing is reused across events; the
+    oldest answers are forgotten past ``size`` (a subscriber that far behind just asks again).
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._answers: OrderedDict[Hashable, asyncio.Task[None]] = OrderedDict()
+
+    def check(self, key: Hashable, ask: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """The task answering ``key`` (it raises when refused), started by the first asker.
+
+        A task of its own, so a subscriber that disconnects mid-check cancels nobody else's.
+        """
+        task = self._answers.get(key)
+        if task is None:
+            task = asyncio.ensure_future(ask())
+            # Retrieved here so an unawaited failure is never reported as "never retrieved".
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._answers[key] = task
+            while len(self._answers) > self._size:
+                self._answers.popitem(last=False)
+        return task
 
 
 @dataclass(slots=True)
@@ -33,6 +67,11 @@ class Context:
     rate_wait: int | None = None
     # Set by Strawberry from a WebSocket's connection_init payload.
     connection_params: dict[str, object] | None = None
+    # Live events of this process (events/fanout.py): what subscriptions read; None without NATS
+    # machinery (an app whose lifespan did not run).
+    fanout: FanOut | None = None
+    # Per-event authorization answers shared by this app's subscribers (resolvers/events.py).
+    shared_checks: SharedChecks = field(default_factory=SharedChecks)
 
     @property
     def services(self) -> AuthServices:

@@ -17,6 +17,7 @@ from graph.server.policy import Policy
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
+from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
@@ -54,6 +55,14 @@ class Mutation(
     pass
 
 
+@strawberry.type(
+    description="What can be followed live over graphql-transport-ws: each subscription states "
+    "who may follow what, and is authorized again for every event it delivers."
+)
+class Subscription(EventSubscriptions):
+    pass
+
+
 class Schema(strawberry.federation.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         """Logging is ErrorCodes' job: it logs unexpected errors once, under their error id."""
@@ -74,6 +83,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[*ENTITY_TYPES],
         federation_version=FEDERATION_VERSION,
         # Factories: a fresh extension per operation; the parse and validation caches themselves

@@ -7,6 +7,7 @@ from the one-input mutation shape); fields may be added, never renamed or remove
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from domain.errors import (
     NotFound,
     input_field,
 )
+from domain.events import AccountRegistered, Envelope, seal
 from domain.territories import validate_territory_id
 from graph import ids
 from graph.context import Info
@@ -135,6 +137,12 @@ def _invitation_refusal(error: InvitationInvalid) -> InvitationInvalid:
     return error
 
 
+def _registered(territory_id: str, user_id: uuid.UUID) -> Envelope:
+    """The ``account.registered`` event of a new account; no actor (nobody was signed in)."""
+    event = AccountRegistered(territory_id=territory_id, user_id=user_id)
+    return seal(event, actor=None, node_id=ids.encode)
+
+
 @strawberry.type
 class AuthMutations:
     @strawberry.mutation(
@@ -167,6 +175,7 @@ class AuthMutations:
                 email=email,
                 password=input.password,
                 display_name=display_name,
+                announce=_registered,
             )
         except InvitationInvalid as refused:
             raise _invitation_refusal(refused) from None

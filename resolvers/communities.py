@@ -30,6 +30,13 @@ from domain.communities import (
     validate_slug,
 )
 from domain.errors import BadUserInput, Forbidden, NotFound, input_field
+from domain.events import (
+    CommunityCreated,
+    CommunityMemberJoined,
+    CommunityMemberLeft,
+    CommunityMemberRoleChanged,
+    MemberLeftReason,
+)
 from domain.roles import can_manage_territory
 from domain.territories import validate_territory_id
 from graph import ids
@@ -203,6 +210,22 @@ class SetCommunityMemberRolePayload:
 # --- the steps every membership change shares
 
 
+def _joined(
+    territory_id: str, community: uuid.UUID, user: uuid.UUID, role: CommunityRole
+) -> CommunityMemberJoined:
+    return CommunityMemberJoined(
+        territory_id=territory_id, community_id=community, user_id=user, role=role
+    )
+
+
+def _left(
+    territory_id: str, community: uuid.UUID, user: uuid.UUID, reason: MemberLeftReason
+) -> CommunityMemberLeft:
+    return CommunityMemberLeft(
+        territory_id=territory_id, community_id=community, user_id=user, reason=reason
+    )
+
+
 async def _community_key(info: Info, value: strawberry.ID) -> tuple[str, uuid.UUID]:
     """(territory, key) of a community id in an active territory; BAD_USER_INPUT or NOT_FOUND."""
     territory_id, key = key_of(value, "Community", field=COMMUNITY_ID)
@@ -320,6 +343,7 @@ class CommunityMutations:
                 target=str(record.id),
                 details={"public": record.is_public},
             )
+            change.emit(CommunityCreated(territory_id=territory_id, community_id=record.id))
         return CreateCommunityPayload(community=await _community(info, record))
 
     @strawberry.mutation(
@@ -350,6 +374,8 @@ class CommunityMutations:
                 if not record.is_public:
                     raise Forbidden("This community is invite-only: ask one of its admins.")
                 joined = await community_db.add(change.conn, key, user_id, CommunityRole.MEMBER)
+                if joined:
+                    change.emit(_joined(territory_id, key, user_id, CommunityRole.MEMBER))
         membership = await _membership(info, territory_id, user_id, key)
         return JoinCommunityPayload(membership=membership, joined=joined)
 
@@ -382,6 +408,8 @@ class CommunityMutations:
                             losing_admin=role is CommunityRole.ADMIN,
                         )
                     was_member = await community_db.remove(change.conn, key, user_id)
+                    if was_member:
+                        change.emit(_left(territory_id, key, user_id, MemberLeftReason.LEFT))
         community = await community_by_id(info, territory_id, key)
         return LeaveCommunityPayload(community=community, was_member=was_member)
 
@@ -413,6 +441,7 @@ class CommunityMutations:
                     target=str(key),
                     details={"user": str(member), "role": input.role.value},
                 )
+                change.emit(_joined(territory_id, key, member, input.role))
         return AddCommunityMemberPayload(
             community=await _community(info, record),
             member=await _member(info, territory_id, member, key),
@@ -453,6 +482,8 @@ class CommunityMutations:
                     target=str(key),
                     details={"user": str(member), "role": previous.value},
                 )
+                if was_member:
+                    change.emit(_left(territory_id, key, member, MemberLeftReason.REMOVED))
         return RemoveCommunityMemberPayload(
             community=await _community(info, record),
             removed_user_id=strawberry.ID(ids.encode("User", user_territory, str(member))),
@@ -494,6 +525,15 @@ class CommunityMutations:
                     AuditAction.COMMUNITY_ROLE_CHANGED,
                     target=str(key),
                     details={"user": str(member), "from": previous.value, "to": input.role.value},
+                )
+                change.emit(
+                    CommunityMemberRoleChanged(
+                        territory_id=territory_id,
+                        community_id=key,
+                        user_id=member,
+                        role=input.role,
+                        previous_role=previous,
+                    )
                 )
         return SetCommunityMemberRolePayload(
             community=await _community(info, record),

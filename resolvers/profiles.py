@@ -18,6 +18,7 @@ from db import profiles as profile_db
 from db import social_groups as group_db
 from domain.accounts import DISPLAY_NAME_MAX, validate_display_name
 from domain.errors import BadUserInput, NotFound, input_field
+from domain.events import ProfileUpdated
 from domain.privacy import PROFILE_SCOPE, ProfileField, Visibility
 from domain.profiles import (
     BIO_MAX,
@@ -270,6 +271,10 @@ def _group_keys(territory_id: str, groups: list[strawberry.ID] | None) -> list[u
     return keys
 
 
+def _updated(territory_id: str, user_id: uuid.UUID, field: ProfileField) -> ProfileUpdated:
+    return ProfileUpdated(territory_id=territory_id, user_id=user_id, fields=(field,))
+
+
 async def _share(
     conn: AsyncConnection, owner: uuid.UUID, scope: str, keys: list[uuid.UUID]
 ) -> None:
@@ -335,6 +340,11 @@ class ProfileMutations:
         changes = _profile_changes(input)
         async with territory_change(info, territory_id) as change:
             await profile_db.update_fields(change.conn, user_id, changes)
+            if changes:
+                fields = tuple(ProfileField(column.removesuffix("_ref")) for column in changes)
+                change.emit(
+                    ProfileUpdated(territory_id=territory_id, user_id=user_id, fields=fields)
+                )
         return UpdateProfilePayload(profile=await _own_profile(info, territory_id, user_id))
 
     @strawberry.mutation(
@@ -415,6 +425,7 @@ class ProfileMutations:
             if await profile_db.link_count(change.conn, user_id) >= MAX_SOCIAL_LINKS:
                 raise BadUserInput(f"A profile has at most {MAX_SOCIAL_LINKS} links.")
             record = await profile_db.add_link(change.conn, user_id, platform, url, label)
+            change.emit(_updated(territory_id, user_id, ProfileField.SOCIAL_LINKS))
         return AddSocialLinkPayload(
             social_link=SocialLink.from_record(territory_id, record),
             profile=await _own_profile(info, territory_id, user_id),
@@ -439,6 +450,7 @@ class ProfileMutations:
         async with territory_change(info, territory_id) as change:
             if not await profile_db.remove_link(change.conn, user_id, link_id):
                 raise NotFound("No such link.", field="id")
+            change.emit(_updated(territory_id, user_id, ProfileField.SOCIAL_LINKS))
         return RemoveSocialLinkPayload(
             deleted_id=input.id, profile=await _own_profile(info, territory_id, user_id)
         )
@@ -475,6 +487,7 @@ class ProfileMutations:
             await profile_db.set_language(
                 conn, user_id, tag, None if level is None else level.value
             )
+            change.emit(_updated(territory_id, user_id, ProfileField.LANGUAGES))
         return SetLanguageProficiencyPayload(
             languages=await languages_of(info, territory_id, user_id),
             profile=await _own_profile(info, territory_id, user_id),

@@ -16,14 +16,15 @@ import strawberry
 from db import roles as role_db
 from db.audit import AuditAction
 from domain.errors import BadUserInput, Forbidden, NotFound, input_field
+from domain.events import Event, RoleGranted, RoleRevoked, TerritoryRef
 from domain.roles import Grant, Role, can_assign, check_recipient
-from domain.territories import validate_territory_id
+from domain.territories import TerritoryKind, validate_territory_id
 from graph.context import Info
 from graph.loaders.accounts import USER_BY_ID
 from graph.permissions import IsAuthenticated
 from graph.types.accounts import User, user_by_id
 from graph.types.roles import RoleGrant
-from resolvers.common import global_change, key_of
+from resolvers.common import emit_global, global_change, key_of
 
 _REFUSALS = (
     "FORBIDDEN unless you are a global admin, or a territory manager of the grant's territory "
@@ -91,6 +92,18 @@ def _grant(input: RoleChangeFields) -> Grant:
     return Grant(input.role, territory)
 
 
+def _event(grant: Grant, territory_id: str, user_id: uuid.UUID, assign: bool) -> Event:
+    """``role.granted``/``role.revoked`` in the territory the role applies in (``global`` for
+    global_admin), naming the person's home territory."""
+    kind = RoleGranted if assign else RoleRevoked
+    return kind(
+        territory_id=grant.territory_id or TerritoryKind.GLOBAL.value,
+        user_id=user_id,
+        user_territory=TerritoryRef(territory_id),
+        role=grant.role,
+    )
+
+
 async def _change(
     info: Info, input: RoleChangeFields, *, assign: bool
 ) -> tuple[Grant, User | None, bool]:
@@ -116,6 +129,7 @@ async def _change(
                 target=ihash.hex(),
                 details={"role": grant.encode()},
             )
+            await emit_global(info, change.conn, _event(grant, territory_id, user_id, assign))
         if assign:
             change.after_commit(partial(services.state.grant_restored, ihash, grant.encode()))
         elif changed:

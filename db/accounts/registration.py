@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import audit, invitations, roles, users
+from db import events as outbox
 from db.accounts.core import AuthConfig, active_territory
 from db.audit import AuditAction
 from db.engines import Database
@@ -29,6 +31,7 @@ from db.users import UserRecord
 from domain import passwords
 from domain.accounts import secret_hash
 from domain.errors import AlreadyExists, InvitationNotFound
+from domain.events import Envelope
 from domain.invitations import check_usable, territory_of
 from domain.roles import Grant, Role
 from unityplan.settings import MAIN_SERVER
@@ -71,8 +74,14 @@ async def register(
     email: str,
     password: str,
     display_name: str,
+    announce: Callable[[str, uuid.UUID], Envelope] | None = None,
 ) -> UserRecord:
-    """Create the account invited by ``token``; all or nothing across both servers."""
+    """Create the account invited by ``token``; all or nothing across both servers.
+
+    ``announce(territory_id, user_id)`` seals the ``account.registered`` event (the id format
+    belongs to the API layer); its outbox row is written in the territory's transaction, so it
+    exists exactly when the account does.
+    """
     territory_id = territory_of(token)
     territory = await active_territory(db, territory_id)
     if territory is None:
@@ -105,6 +114,8 @@ async def register(
             except IntegrityError:  # a concurrent registration took the name
                 raise AlreadyExists("That username or email is already registered here.") from None
             await invitations.record_use(conn, invitation.id, user_id)
+            if announce is not None:
+                await outbox.insert_events(conn, territory_id, [announce(territory_id, user_id)])
             grants = invitation_grants(territory_id, invitation.role)
             if same_server:
                 await _write_global_half(conn, ihash, territory_id, grants, str(invitation.id))

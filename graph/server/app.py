@@ -24,7 +24,9 @@ from strawberry.types.unset import UNSET, UnsetType
 from db.engines import Database
 from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
-from graph.context import Context
+from events.fanout import FanOut
+from events.runtime import start_events
+from graph.context import Context, SharedChecks
 from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
 from graph.schema import Schema, build_schema, schema
@@ -65,6 +67,10 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.auth = auth
         self.observe_batch = observe_batch
+        # The process's live-event fan-out (events/fanout.py), set by the lifespan once started;
+        # None where no lifespan runs (tests driving the app through httpx's ASGI transport).
+        self.fanout: FanOut | None = None
+        self.shared_checks = SharedChecks()
         self.transport = Transport(self, policy or Policy(graphiql=graphiql))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,6 +97,8 @@ class GraphQLApp(GraphQL[Context, None]):
             auth=self.auth,
             auth_error=auth_error,
             rate_wait=rate_wait,
+            fanout=self.fanout,
+            shared_checks=self.shared_checks,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -146,9 +154,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tune_gc(settings.gc_gen0_threshold)
+        # Never waits for NATS: the API serves (and mutations commit to the outbox) while it is
+        # down. The relay runs here unless EVENTS_RELAY=false.
+        events = await start_events(settings)
+        _app.state.events = events
+        graphql.fanout = events.fanout
         try:
             yield
         finally:
+            graphql.fanout = None
+            await events.stop()
             observe.shutdown()
             await redis.aclose()
             if owns_db:

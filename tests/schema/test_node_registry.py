@@ -23,6 +23,11 @@ def _node_types() -> set[str]:
     }
 
 
+# Live events (graph/types/events.py) have an id clients de-duplicate on, but are delivered once
+# and never stored for refetching: node(id:) has nothing to read them back from.
+DELIVERED_ONLY = {"CommunityActivity"}
+
+
 def _types_with_an_id() -> set[str]:
     return {
         name
@@ -30,7 +35,8 @@ def _types_with_an_id() -> set[str]:
         if isinstance(t, GraphQLObjectType)
         and not name.startswith("__")
         and "id" in t.fields
-        and name not in ("Query", "Mutation")
+        and name not in ("Query", "Mutation", "Subscription")
+        and name not in DELIVERED_ONLY
     }
 
 
