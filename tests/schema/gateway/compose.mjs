@@ -26,13 +26,15 @@ if (sdlOnly) {
     process.exit(1);
   }
   process.stdout.write(result.supergraphSdl);
-  process.exit(0);
+} else {
+  console.log(
+    JSON.stringify({
+      supergraphSdl: result.supergraphSdl ?? null,
+      errors: (result.errors ?? []).map((e) => e.message),
+      hints: (result.hints ?? []).map((h) => ({ code: h.definition.code, message: h.message })),
+    }),
+  );
+  // Not process.exit(): output to a pipe is written asynchronously, and exiting at once cuts a
+  // supergraph past the pipe's 64 KiB buffer.
+  process.exitCode = result.errors ? 1 : 0;
 }
-console.log(
-  JSON.stringify({
-    supergraphSdl: result.supergraphSdl ?? null,
-    errors: (result.errors ?? []).map((e) => e.message),
-    hints: (result.hints ?? []).map((h) => ({ code: h.definition.code, message: h.message })),
-  }),
-);
-process.exit(result.errors ? 1 : 0);
