@@ -1,7 +1,7 @@
 """GraphQL over WebSocket: graphql-transport-ws only, init timeout, per-connection limits, codes.
 
-There is no Subscription type yet, so operations are queries sent in `subscribe` messages (the
-protocol allows single-result operations). Each app here has its own loop, engines and Redis
+The operations here are queries sent in `subscribe` messages (the protocol allows single-result
+operations); live subscriptions are tested in tests/events/test_subscriptions.py. Each app here has its own loop, engines and Redis
 client (Starlette's TestClient runs it in a thread).
 """
 
