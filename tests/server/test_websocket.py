@@ -1,8 +1,8 @@
 """GraphQL over WebSocket: graphql-transport-ws only, init timeout, per-connection limits, codes.
 
 The operations here are queries sent in `subscribe` messages (the protocol allows single-result
-operations); live subscriptions are tested in tests/events/test_subscriptions.py. Each app here has its own loop, engines and Redis
-client (Starlette's TestClient runs it in a thread).
+operations); live subscriptions are tested in tests/events/test_subscriptions.py. Each app here
+has its own loop, engines and Redis client (Starlette's TestClient runs it in a thread).
 """
 
 from __future__ import annotations
