@@ -4,8 +4,8 @@ tests/server/clients/client.mjs (pinned by its package-lock.json) configures Apo
 graphql-ws as docs/clients.md says and runs: a query; the same query from a second client by its
 SHA-256 alone (automatic persisted queries, which development and test allow); the login mutation
 with the CSRF preflight header; an authorized query; the error codes the client reads; and a query
-over the WebSocket link; a subscription (`communityActivity`) fed through NATS while the client joins
-and leaves a community.
+over the WebSocket link; a subscription (`communityActivity`) fed through NATS while the client
+joins and leaves a community.
 """
 
 from __future__ import annotations
