@@ -138,14 +138,9 @@ class Loaders:
                     await stale.close()
 
     async def close(self) -> None:
-        """Return every read connection to its pool; idempotent."""
+        """Return every read connection to its pool for good; idempotent."""
         self._closed = True
-        slots, self._reads = self._reads, {}
-        for slot in slots.values():
-            async with slot.lock:
-                if slot.conn is not None:
-                    stale, slot.conn = slot.conn, None
-                    await stale.close()
+        await self.release_reads()
 
     async def _territories(self, ids: list[str]) -> list[TerritoryRecord | None]:
         with self._observe("territories", GLOBAL, len(ids)):
