@@ -12,14 +12,20 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -32,9 +38,10 @@ from graph import ids
 from graph.server.app import create_app
 from tests.authkit import LOGOUT, account, call, server_of
 from tests.communities.test_community_mutations import ADD, CREATE, JOIN, LEAVE, REMOVE
-from tests.conftest import delete_redis_keys
+from tests.conftest import CHECKOUT, delete_redis_keys
 from tests.events.conftest import NatsServer, wait_for
 from tests.live import serve
+from unityplan.devservices import free_port
 from unityplan.settings import Settings
 
 PREFIX = f"unityplan-test-subs-{os.getpid()}:"
@@ -321,3 +328,157 @@ async def test_waiting_subscribers_hold_no_database_connection(
             ok(await call(live.http, JOIN, {"id": public}, who["alice"]["accessToken"]))
             for ws in sockets:
                 assert (await activity(ws))["kind"] == "MEMBER_JOINED"
+
+
+# --- two `unityplan serve` processes sharing the databases, Redis and NATS
+
+
+@dataclass
+class Process:
+    """A `unityplan serve` subprocess, its URL and the file its output goes to."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def serve_env(settings: Settings, nats: NatsServer, private_pem: str, port: int) -> dict[str, str]:
+    """Environment of a `unityplan serve` running this checkout's code on the test's services;
+    the signing key is the same for every process, so a token from one is valid on the other."""
+    servers = settings.servers()
+    return {
+        **os.environ,
+        "PYTHONPATH": CHECKOUT,
+        "UNITYPLAN_ENV": "test",
+        "DATABASE_URL": servers["main"],
+        "DATABASE_SERVERS": json.dumps({k: v for k, v in servers.items() if k != "main"}),
+        "REDIS_URL": settings.redis_url,
+        "REDIS_KEY_PREFIX": PREFIX,
+        "NATS_URL": nats.url,
+        "JWT_PRIVATE_KEYS": json.dumps({"shared": private_pem}),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WORKERS": "1",
+        "RATE_LIMIT": "false",
+        "PASSWORD_HASHING": "minimal",
+        "EVENTS_SWEEP_INTERVAL_SECONDS": "0.5",
+        "LOG_FORMAT": "text",
+    }
+
+
+async def wait_healthy(served: Process) -> None:
+    async with httpx.AsyncClient(base_url=served.url) as probe:
+        for _ in range(300):
+            if served.process.poll() is not None:
+                break
+            with contextlib.suppress(httpx.TransportError):
+                if (await probe.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"unityplan serve did not start; its log ends with:\n{served.tail()}")
+
+
+def start_process(env: dict[str, str], port: int) -> Process:
+    command = [str(Path(sys.executable).parent / "unityplan"), "serve"]
+    log = Path(tempfile.mkstemp(prefix="unityplan-test-serve-", suffix=".log")[1])
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, cwd=CHECKOUT, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+        )
+    return Process(f"http://127.0.0.1:{port}", process, log)
+
+
+def stop_processes(started: list[Process]) -> None:
+    """SIGTERM to every process first (they shut down side by side), then wait for each."""
+    for served in started:
+        served.process.terminate()
+    for served in started:
+        try:
+            served.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+            served.process.wait()
+        served.log.unlink(missing_ok=True)
+
+
+@asynccontextmanager
+async def serve_processes(
+    settings: Settings, nats: NatsServer, count: int
+) -> AsyncIterator[list[Process]]:
+    """``count`` `unityplan serve` processes, each with its own relay and fan-out; stopped
+    however the test ends."""
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    started: list[Process] = []
+    try:
+        for _ in range(count):
+            port = free_port()
+            started.append(start_process(serve_env(settings, nats, private_pem, port), port))
+        for served in started:
+            await wait_healthy(served)
+        yield started
+    finally:
+        stop_processes(started)
+        await delete_redis_keys(settings.redis_url, PREFIX)
+
+
+async def joined_within(ws: ClientConnection, seconds: float) -> dict[str, Any] | None:
+    """The first MEMBER_JOINED event within ``seconds``; None if none came or the subscription
+    ended because the process's NATS link is not up yet (any other error fails the test)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            while True:
+                message = await receive(ws)
+                if message["type"] == "next" and "errors" in message["payload"]:
+                    assert codes(message) == ["SERVICE_UNAVAILABLE"], message
+                    return None
+                assert message["type"] == "next", message
+                event: dict[str, Any] = message["payload"]["data"]["communityActivity"]
+                if event["kind"] == "MEMBER_JOINED":
+                    return event
+    return None
+
+
+async def test_a_mutation_on_one_process_reaches_a_subscriber_on_another(
+    settings: Settings, nats_server: NatsServer, db: Database
+) -> None:
+    """Issue 11: each replica relays its outbox to NATS and fans out what NATS delivers, so a
+    subscriber need not be connected to the process that ran the mutation."""
+    async with (
+        serve_processes(settings, nats_server, 2) as (a, b),
+        httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
+    ):
+        who = {
+            "manager": await account(on_a, db, "dk", role="territory_manager"),
+            "alice": await account(on_a, db, "dk"),
+            "bob": await account(on_a, db, "dk"),
+        }
+        public = await community(Live(None, on_a, a.ws_url), who["manager"], public=True)
+        alice = who["alice"]["accessToken"]
+        on_b = Live(None, on_a, b.ws_url)
+        # B's NATS link and consumer may not be in place yet, and B's process state cannot be
+        # read from here: on a fresh subscription each time, join (and leave again) on A until B
+        # delivers the join. Bob's token, issued by A, authenticates him on B.
+        seen: dict[str, Any] | None = None
+        for _ in range(10):
+            async with socket(on_b, who["bob"]["accessToken"]) as ws:
+                await subscribe(ws, "1", public)
+                ok(await call(on_a, JOIN, {"id": public}, alice))
+                seen = await joined_within(ws, 3.0)
+            if seen is not None:
+                break
+            ok(await call(on_a, LEAVE, {"id": public}, alice))
+        assert seen is not None, f"B delivered nothing; its log ends with:\n{b.tail()}"
+        alice_key = ids.decode(who["alice"]["user"]["id"]).key
+        assert seen["actor"] == {"id": ids.encode("Profile", "dk", alice_key)}
