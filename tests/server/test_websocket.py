@@ -7,8 +7,10 @@ has its own loop, engines and Redis client (Starlette's TestClient runs it in a 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -241,3 +243,38 @@ def test_malformed_messages_close_with_4400_never_crash(
             ws.receive_json()
     assert closed.value.code == 4400, closed.value
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def _execute(sql: str, *args: object) -> None:
+    conn = await asyncpg.connect(MAIN_DSN)
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
+def test_each_operation_on_a_connection_reads_afresh(settings: Settings, db: Database) -> None:
+    """A connection lives for hours: its second operation must see what changed after its first
+    (one loader cache per connection served the first answer again)."""
+    slug = f"0-ws-{uuid.uuid4().hex[:8]}"  # sorts onto the first page
+    asyncio.run(
+        _execute(
+            "INSERT INTO territory_dk.communities (id, slug, name) VALUES ($1, $2, 'before')",
+            uuid.uuid4(),
+            slug,
+        )
+    )
+    query = '{ communities(territory: "dk", first: 100) { nodes { slug name } } }'
+
+    def name_now(ws: Any, op_id: str) -> str:
+        subscribe(ws, op_id, query)
+        result = until_done(ws, op_id)[0]["payload"]["data"]["communities"]["nodes"]
+        return next(n["name"] for n in result if n["slug"] == slug)
+
+    with connected(app_with(settings)) as ws:
+        first = name_now(ws, "1")
+        asyncio.run(
+            _execute("UPDATE territory_dk.communities SET name = 'after' WHERE slug = $1", slug)
+        )
+        second = name_now(ws, "2")
+    assert (first, second) == ("before", "after")
