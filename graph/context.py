@@ -72,6 +72,8 @@ class Context:
     fanout: FanOut | None = None
     # Per-event authorization answers shared by this app's subscribers (resolvers/events.py).
     shared_checks: SharedChecks = field(default_factory=SharedChecks)
+    # The API's public base URL (PUBLIC_URL): which credential issuers are this API's own.
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def services(self) -> AuthServices:

@@ -17,6 +17,7 @@ from graph.server.policy import Policy
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
+from resolvers.credentials import CredentialQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
@@ -36,6 +37,7 @@ class Query(
     InvitationQueries,
     ProfileQueries,
     FederationQueries,
+    CredentialQueries,
 ):
     pass
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Generation-0 GC threshold once serving (graph/server/runtime.py); 0 keeps CPython's
     # default (700).
     gc_gen0_threshold: int = 50_000
+    # The API's public base URL: what Open Badges credentials name as their issuer and status
+    # list (``<PUBLIC_URL>/credentials/<territory>/issuer``); no trailing slash.
+    public_url: str = "http://127.0.0.1:8000"
 
     # The main server holds `global` and, unless the registry says otherwise, new territories.
     database_url: str = "postgresql://postgres@127.0.0.1:5432/unityplan"
@@ -156,6 +159,13 @@ class Settings(BaseSettings):
     @classmethod
     def _level_upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_URL must be an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -11,6 +11,7 @@ from db.models.base import (
     territory_metadata,
 )
 from db.models.communities import communities, community_memberships
+from db.models.credentials import credential_issuer_keys, credential_statuses
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
 from db.models.invitations import invitation_tokens, invitation_uses
@@ -31,6 +32,8 @@ __all__ = [
     "audit_log",
     "communities",
     "community_memberships",
+    "credential_issuer_keys",
+    "credential_statuses",
     "global_metadata",
     "global_outbox",
     "invitation_tokens",

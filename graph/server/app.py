@@ -31,6 +31,7 @@ from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
 from graph.schema import Schema, build_schema, schema
 from graph.server.auth import AuthServices, authenticate_http, authenticate_ws
+from graph.server.credentials import credential_routes
 from graph.server.csrf import cors_middleware
 from graph.server.frontdoor import WSLimits, configure_front_door
 from graph.server.graphiql import graphiql_html, graphiql_static_routes
@@ -58,6 +59,7 @@ class GraphQLApp(GraphQL[Context, None]):
         graphql_schema: Schema | None = None,
         auth: AuthServices | None = None,
         observe_batch: BatchObserver | None = None,
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
         super().__init__(
             graphql_schema or schema,
@@ -67,6 +69,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.auth = auth
         self.observe_batch = observe_batch
+        self.public_url = public_url
         # The process's live-event fan-out (events/fanout.py), set by the lifespan once started;
         # None where no lifespan runs (tests driving the app through httpx's ASGI transport).
         self.fanout: FanOut | None = None
@@ -99,6 +102,7 @@ class GraphQLApp(GraphQL[Context, None]):
             rate_wait=rate_wait,
             fanout=self.fanout,
             shared_checks=self.shared_checks,
+            public_url=self.public_url,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -148,6 +152,7 @@ def create_app(
         graphql_schema=build_schema(front_door, observe.schema_extensions()),
         auth=auth,
         observe_batch=observe.observe_batch,
+        public_url=settings.public_url,
     )
     configure_front_door(graphql, settings, database, redis)
 
@@ -174,6 +179,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+            *credential_routes(),
             # Every method reaches graph.server.transport, which answers a coded 405 for the others.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
