@@ -8,6 +8,7 @@ whole document (the credential).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import strawberry
 
@@ -74,7 +75,11 @@ class CredentialQueries:
         permission_classes=[Public],
     )
     async def verify_credential(
-        self, info: Info, input: VerifyCredentialInput
+        self,
+        info: Info,
+        input: Annotated[
+            VerifyCredentialInput, strawberry.argument(description="The credential to verify.")
+        ],
     ) -> CredentialVerification:
         if len(input.credential) > MAX_CREDENTIAL_LENGTH:
             raise BadUserInput(

@@ -12,7 +12,9 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
   of the owner's territory see it; roles do not widen it, so a global admin does not;
 * ``Community.members`` lists to accounts of the community's territory and to global admins;
   each member's profile is still their privacy's to show;
-* ``invitations(territory:)`` answers the territory's managers and global admins.
+* ``invitations(territory:)`` answers the territory's managers and global admins;
+* ``verifyCredential`` answers anyone, and says nothing of the person beyond what the credential
+  itself carries (a salted hash).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from db.engines import Database
 from db.models import communities, community_memberships
 from graph import ids
 from tests.authkit import account, call, codes, server_of
+from tests.credentials.awards import issue
+from unityplan.settings import Settings
 
 VIEWERS = ("anonymous", "dk_member", "dk_moderator", "dk_manager", "global_admin", "se_member")
 TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server), no (main)
@@ -41,26 +45,28 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
+# credential:  verifyCredential of a badge credential issued to the target: valid (and naming
+#              neither the person's id nor username)
 TABLE = """
-viewer        target  user  profile  members  invitations
-anonymous     dk      -     -        null     UNAUTHENTICATED
-anonymous     se      -     -        null     UNAUTHENTICATED
-anonymous     no      -     -        null     UNAUTHENTICATED
-dk_member     dk      -     seen     seen     FORBIDDEN
-dk_member     se      -     -        null     FORBIDDEN
-dk_member     no      -     -        null     FORBIDDEN
-dk_moderator  dk      seen  seen     seen     FORBIDDEN
-dk_moderator  se      -     -        null     FORBIDDEN
-dk_moderator  no      -     -        null     FORBIDDEN
-dk_manager    dk      seen  seen     seen     list
-dk_manager    se      -     -        null     FORBIDDEN
-dk_manager    no      -     -        null     FORBIDDEN
-global_admin  dk      seen  -        hidden   list
-global_admin  se      seen  -        hidden   list
-global_admin  no      seen  -        hidden   list
-se_member     dk      -     -        null     FORBIDDEN
-se_member     se      -     seen     seen     FORBIDDEN
-se_member     no      -     -        null     FORBIDDEN
+viewer        target  user  profile  members  invitations      credential
+anonymous     dk      -     -        null     UNAUTHENTICATED  valid
+anonymous     se      -     -        null     UNAUTHENTICATED  valid
+anonymous     no      -     -        null     UNAUTHENTICATED  valid
+dk_member     dk      -     seen     seen     FORBIDDEN        valid
+dk_member     se      -     -        null     FORBIDDEN        valid
+dk_member     no      -     -        null     FORBIDDEN        valid
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid
+dk_moderator  se      -     -        null     FORBIDDEN        valid
+dk_moderator  no      -     -        null     FORBIDDEN        valid
+dk_manager    dk      seen  seen     seen     list             valid
+dk_manager    se      -     -        null     FORBIDDEN        valid
+dk_manager    no      -     -        null     FORBIDDEN        valid
+global_admin  dk      seen  -        hidden   list             valid
+global_admin  se      seen  -        hidden   list             valid
+global_admin  no      seen  -        hidden   list             valid
+se_member     dk      -     -        null     FORBIDDEN        valid
+se_member     se      -     seen     seen     FORBIDDEN        valid
+se_member     no      -     -        null     FORBIDDEN        valid
 """
 
 
@@ -86,6 +92,7 @@ class Person:
     username: str
     email: str
     community_id: str  # global id of a public community whose only member this person is
+    credential: str  # a badge credential (VC-JWT) issued to this person
 
 
 @dataclass
@@ -115,7 +122,7 @@ async def only_member_community(db: Database, territory: str, user_key: uuid.UUI
 
 
 @pytest.fixture(scope="module")
-async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
+async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Settings) -> Cast:
     viewer_accounts = {
         "dk_member": ("dk", "member"),
         "dk_moderator": ("dk", "moderator"),
@@ -138,6 +145,9 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
             username=user["username"],
             email=user["email"],
             community_id=await only_member_community(db, territory, key),
+            credential=(
+                await issue(db, territory, auth_settings.public_url, recipient_user_id=key)
+            )[1],
         )
     return Cast(tokens, targets)
 
@@ -158,6 +168,10 @@ query($id: ID!) {
   node(id: $id) { ... on Community { members { nodes { role profile { id displayName } } } } }
 }"""
 INVITATIONS = "query($t: String!) { invitations(territory: $t) { id territory } }"
+VERIFY = """
+query($c: String!) {
+  verifyCredential(input: {credential: $c}) { valid credentialId issuer checks { reason } }
+}"""
 
 
 async def observe_user(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
@@ -229,6 +243,15 @@ async def observe_invitations(client: httpx.AsyncClient, token: str | None, terr
     return "list"
 
 
+async def observe_credential(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, VERIFY, {"c": person.credential}, token)
+    assert "errors" not in body, body
+    answer = str(body["data"])
+    assert ids.decode(person.user_id).key not in answer
+    assert person.username not in answer
+    return "valid" if body["data"]["verifyCredential"]["valid"] else "invalid"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -244,5 +267,6 @@ async def test_authorization_table(
         "profile": await observe_profile(auth_client, token, person),
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
+        "credential": await observe_credential(auth_client, token, person),
     }
     assert observed == expected

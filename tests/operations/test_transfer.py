@@ -197,6 +197,20 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
                 "last_error": "TimeoutError",
             },
         ],
+        # The issuer's keys move with the territory: what it signed keeps verifying there.
+        "credential_issuer_keys": [
+            {
+                "kid": "key-1",
+                "private_key": bytes(range(32)),
+                "public_key": bytes(range(32, 64)),
+                "retired_at": datetime(2026, 3, 1, tzinfo=odd_tz),
+            },
+            {"kid": "key-2", "private_key": b"\x00" * 32, "public_key": b"\xff" * 32},
+        ],
+        "credential_statuses": [
+            {"award_id": uuid.uuid4(), "list_no": 1, "status_index": 0, "revoked": True},
+            {"award_id": uuid.uuid4(), "list_no": 2, "status_index": 131_071},
+        ],
     }
     assert set(rows) == set(TEMPLATE), "a new template table needs rows here (and in the dump)"
     tables = {t.name: t for t in territory_metadata.sorted_tables}
@@ -499,6 +513,9 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "visibility_grants",
         # t0005
         "outbox",
+        # t0008_credentials
+        "credential_issuer_keys",
+        "credential_statuses",
     }
 
 
