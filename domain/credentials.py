@@ -50,6 +50,9 @@ STATUS_LIST_BITS = 131_072
 MAX_CREDENTIAL_LENGTH = 65_536
 # A status list that inflates past this is refused (a gzip bomb costs nothing to send).
 MAX_STATUS_LIST_BYTES = 1 << 20
+# iat past the year 9999 is refused (datetime cannot hold it).
+MAX_TIMESTAMP = 253_402_300_800
+_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
 
 
 class CheckKind(Enum):
@@ -395,7 +398,7 @@ def parse(token: str) -> Presented:
         header = jwt.get_unverified_header(token)
         payload = jwt.api_jws.PyJWS().decode_complete(token, options={"verify_signature": False})
         claims = json.loads(payload["payload"])
-    except (jwt.exceptions.DecodeError, ValueError):
+    except (jwt.exceptions.PyJWTError, ValueError, RecursionError):
         raise FormatError("not a compact JWS with a JSON payload") from None
     if header.get("alg") != ALGORITHM:
         raise FormatError("the header's alg is not EdDSA")
@@ -425,8 +428,8 @@ def parse(token: str) -> Presented:
     ):
         raise FormatError("nbf/exp do not mirror validFrom/validUntil")
     iat = claims.get("iat")
-    if not isinstance(iat, int) or isinstance(iat, bool):
-        raise FormatError("iat is missing")
+    if not isinstance(iat, int) or isinstance(iat, bool) or not 0 <= iat < MAX_TIMESTAMP:
+        raise FormatError("iat is missing or out of range")
     status_url, status_index = _status_of(claims.get("credentialStatus"))
     return Presented(
         token=token,
@@ -448,7 +451,7 @@ def _status_of(entry: object) -> tuple[str | None, int | None]:
     if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
         raise FormatError("credentialStatus is not a BitstringStatusListEntry")
     url, index = entry.get("statusListCredential"), entry.get("statusListIndex")
-    if not isinstance(url, str) or not isinstance(index, str) or not index.isdigit():
+    if not isinstance(url, str) or not isinstance(index, str) or not _INDEX.fullmatch(index):
         raise FormatError("credentialStatus lacks its list URL or index")
     if entry.get("statusPurpose") != "revocation":
         raise FormatError("credentialStatus is not for revocation")

@@ -245,3 +245,41 @@ def test_urls_recognise_only_this_apis_issuers_and_lists() -> None:
     assert URLS.territory_of_issuer("https://api.example.org/credentials/Nope/issuer") is None
     assert URLS.status_list_of("https://api.example.org/credentials/se/status/3") == ("se", 3)
     assert URLS.status_list_of("https://api.example.org/credentials/se/status/0") is None
+
+
+def forged(**claims: Any) -> str:
+    """A token signed by the issuer's key over ``claims`` changed from a good credential's."""
+    good = parse(signed()).claims
+    return jwt.encode({**good, **claims}, KEY, algorithm="EdDSA", headers={"kid": KID})
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"iat": 10**30}, "iat"),
+        ({"iat": True}, "iat"),
+        (
+            {
+                "credentialStatus": {
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": "revocation",
+                    "statusListCredential": "https://x",
+                    "statusListIndex": "9" * 5000,
+                }
+            },
+            "credentialStatus",
+        ),
+        ({"validFrom": "yesterday"}, "validFrom"),
+        ({"issuer": {"id": "https://elsewhere"}}, "issuer"),
+    ],
+)
+def test_out_of_range_claims_fail_their_format(claims: dict[str, Any], message: str) -> None:
+    with pytest.raises(FormatError, match=message):
+        parse(forged(**claims))
+
+
+def test_a_deeply_nested_payload_fails_its_format() -> None:
+    payload = base64.urlsafe_b64encode(b"[" * 40_000 + b"]" * 40_000).decode().rstrip("=")
+    head = signed().split(".")[0]
+    with pytest.raises(FormatError):
+        parse(f"{head}.{payload[:60_000]}.c2ln")
