@@ -21,6 +21,7 @@ from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
+from resolvers.notifications import NotificationMutations, NotificationSubscriptions
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.roles import RoleMutations
 from resolvers.social_groups import SocialGroupMutations
@@ -51,6 +52,7 @@ class Mutation(
     ProfileMutations,
     SocialGroupMutations,
     CommunityMutations,
+    NotificationMutations,
 ):
     pass
 
@@ -59,7 +61,7 @@ class Mutation(
     description="What can be followed live over graphql-transport-ws: each subscription states "
     "who may follow what, and is authorized again for every event it delivers."
 )
-class Subscription(EventSubscriptions):
+class Subscription(EventSubscriptions, NotificationSubscriptions):
     pass
 
 

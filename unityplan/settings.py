@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     events_duplicate_window_seconds: int = Field(default=900, ge=1)
     # Events a live subscriber may have waiting; past it that subscriber alone is dropped.
     events_subscriber_queue_size: int = Field(default=256, ge=1)
+    # Run the notifications consumer in every API process (events/notifier.py); false when
+    # `unityplan notifier` processes run alone. Any number share one durable consumer.
+    events_notifier: bool = True
+    # Seconds between sweeps for pushes held by quiet hours that are now due.
+    notifications_sweep_interval_seconds: float = Field(default=15.0, gt=0)
 
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

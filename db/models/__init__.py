@@ -14,6 +14,7 @@ from db.models.communities import communities, community_memberships
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
 from db.models.invitations import invitation_tokens, invitation_uses
+from db.models.notifications import notifications
 from db.models.profiles import (
     language_proficiencies,
     profiles,
@@ -36,6 +37,7 @@ __all__ = [
     "invitation_tokens",
     "invitation_uses",
     "language_proficiencies",
+    "notifications",
     "outbox",
     "profiles",
     "role_assignments",
