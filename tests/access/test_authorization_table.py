@@ -12,7 +12,9 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
   of the owner's territory see it; roles do not widen it, so a global admin does not;
 * ``Community.members`` lists to accounts of the community's territory and to global admins;
   each member's profile is still their privacy's to show;
-* ``invitations(territory:)`` answers the territory's managers and global admins.
+* ``invitations(territory:)`` answers the territory's managers and global admins;
+* notifications (``User.notifications``, ``node(id:)`` of a ``Notification``) answer their owner
+  only: no role reads them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from db.engines import Database
 from db.models import communities, community_memberships
 from graph import ids
 from tests.authkit import account, call, codes, server_of
+from tests.notifications.conftest import envelope_of, offline_notifier
+from tests.notifications.test_notification_store import granted
 
 VIEWERS = ("anonymous", "dk_member", "dk_moderator", "dk_manager", "global_admin", "se_member")
 TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server), no (main)
@@ -41,26 +45,29 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
+# notes:       seen = the target's notification by node(id:), or their notifications through
+#              their User; -    = node(id:) is NOT_FOUND and User.notifications null (or the
+#              User hidden): notifications are their owner's alone, whatever the role
 TABLE = """
-viewer        target  user  profile  members  invitations
-anonymous     dk      -     -        null     UNAUTHENTICATED
-anonymous     se      -     -        null     UNAUTHENTICATED
-anonymous     no      -     -        null     UNAUTHENTICATED
-dk_member     dk      -     seen     seen     FORBIDDEN
-dk_member     se      -     -        null     FORBIDDEN
-dk_member     no      -     -        null     FORBIDDEN
-dk_moderator  dk      seen  seen     seen     FORBIDDEN
-dk_moderator  se      -     -        null     FORBIDDEN
-dk_moderator  no      -     -        null     FORBIDDEN
-dk_manager    dk      seen  seen     seen     list
-dk_manager    se      -     -        null     FORBIDDEN
-dk_manager    no      -     -        null     FORBIDDEN
-global_admin  dk      seen  -        hidden   list
-global_admin  se      seen  -        hidden   list
-global_admin  no      seen  -        hidden   list
-se_member     dk      -     -        null     FORBIDDEN
-se_member     se      -     seen     seen     FORBIDDEN
-se_member     no      -     -        null     FORBIDDEN
+viewer        target  user  profile  members  invitations      notes
+anonymous     dk      -     -        null     UNAUTHENTICATED  -
+anonymous     se      -     -        null     UNAUTHENTICATED  -
+anonymous     no      -     -        null     UNAUTHENTICATED  -
+dk_member     dk      -     seen     seen     FORBIDDEN        -
+dk_member     se      -     -        null     FORBIDDEN        -
+dk_member     no      -     -        null     FORBIDDEN        -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        -
+dk_moderator  se      -     -        null     FORBIDDEN        -
+dk_moderator  no      -     -        null     FORBIDDEN        -
+dk_manager    dk      seen  seen     seen     list             -
+dk_manager    se      -     -        null     FORBIDDEN        -
+dk_manager    no      -     -        null     FORBIDDEN        -
+global_admin  dk      seen  -        hidden   list             -
+global_admin  se      seen  -        hidden   list             -
+global_admin  no      seen  -        hidden   list             -
+se_member     dk      -     -        null     FORBIDDEN        -
+se_member     se      -     seen     seen     FORBIDDEN        -
+se_member     no      -     -        null     FORBIDDEN        -
 """
 
 
@@ -86,6 +93,7 @@ class Person:
     username: str
     email: str
     community_id: str  # global id of a public community whose only member this person is
+    notification_id: str  # global id of one of this person's notifications
 
 
 @dataclass
@@ -129,7 +137,12 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
     targets = {}
     for territory in TARGETS:
         logged = await account(auth_client, db, territory)
-        me = await call(auth_client, "{ me { id username email } }", token=logged["accessToken"])
+        await offline_notifier(db).apply(envelope_of(granted(logged, territory)))
+        me = await call(
+            auth_client,
+            "{ me { id username email notifications { nodes { id } } } }",
+            token=logged["accessToken"],
+        )
         user = me["data"]["me"]
         key = uuid.UUID(ids.decode(user["id"]).key)
         targets[territory] = Person(
@@ -138,6 +151,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
             username=user["username"],
             email=user["email"],
             community_id=await only_member_community(db, territory, key),
+            notification_id=user["notifications"]["nodes"][0]["id"],
         )
     return Cast(tokens, targets)
 
@@ -158,6 +172,11 @@ query($id: ID!) {
   node(id: $id) { ... on Community { members { nodes { role profile { id displayName } } } } }
 }"""
 INVITATIONS = "query($t: String!) { invitations(territory: $t) { id territory } }"
+NOTES = """
+query($id: ID!, $user: ID!) {
+  node(id: $id) { id }
+  user: node(id: $user) { ... on User { notifications { nodes { id } } unreadNotificationCount } }
+}"""
 
 
 async def observe_user(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
@@ -229,6 +248,17 @@ async def observe_invitations(client: httpx.AsyncClient, token: str | None, terr
     return "list"
 
 
+async def observe_notes(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, NOTES, {"id": person.notification_id, "user": person.user_id}, token)
+    if body["data"] is not None and body["data"]["node"] is not None:
+        return "seen"
+    assert "NOT_FOUND" in codes(body), body
+    user = body["data"] and body["data"]["user"]
+    if user and (user["notifications"], user["unreadNotificationCount"]) != (None, None):
+        return "seen"
+    return "-"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -244,5 +274,6 @@ async def test_authorization_table(
         "profile": await observe_profile(auth_client, token, person),
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
+        "notes": await observe_notes(auth_client, token, person),
     }
     assert observed == expected
