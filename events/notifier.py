@@ -80,6 +80,9 @@ class NotifierOptions:
     """Seconds the server waits for an ack before redelivering the event to another process."""
     retry_delay: float = 2.0
     """Seconds before an event whose notifications could not be stored is delivered again."""
+    max_deliver: int = 50
+    """Deliveries of one event before the server gives up on it (a poison event must not be
+    retried for ever; with ``retry_delay`` that is minutes of a database outage)."""
     sweep_interval: float = 15.0
     """Seconds between sweeps for held pushes that came due."""
     sweep_batch: int = 500
@@ -144,6 +147,7 @@ class Notifier:
                         deliver_policy=DeliverPolicy.ALL,
                         ack_policy=AckPolicy.EXPLICIT,
                         ack_wait=self.options.ack_wait,
+                        max_deliver=self.options.max_deliver,
                     ),
                 )
                 while True:
@@ -173,6 +177,11 @@ class Notifier:
         except (DBAPIError, OSError, Unavailable) as error:
             self.stats.failed += 1
             logger.warning("notifications of event %s not stored: %s", envelope.id, error)
+            await message.nak(delay=self.options.retry_delay)
+            return
+        except Exception:  # a bug must not stop the consumer: this event is retried, then dropped
+            self.stats.failed += 1
+            logger.exception("notifications of event %s failed", envelope.id)
             await message.nak(delay=self.options.retry_delay)
             return
         await message.ack()
