@@ -21,7 +21,6 @@ The clock is injectable so tests can move through quiet hours.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -61,6 +60,7 @@ DURABLE = "unityplan-notifier"
 """The durable consumer every notifier process shares."""
 
 UNDEFINED_TABLE = "42P01"
+STOP_TIMEOUT = 5.0
 
 Clock = Callable[[], datetime]
 
@@ -114,6 +114,7 @@ class Notifier:
         self.clock = clock
         self.stats = NotifierStats()
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     # --- lifecycle
 
@@ -124,18 +125,22 @@ class Notifier:
         self._tasks.append(asyncio.create_task(self._sweeps(), name="notifier-sweep"))
 
     async def stop(self) -> None:
+        """Cancel the loops and wait for them, at most ``STOP_TIMEOUT`` seconds: nats-py may turn
+        a cancellation inside a pull into another error, so the loops also check the flag."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+            if pending:
+                logger.warning("notifier: %d task(s) did not stop in time", len(pending))
         self._tasks.clear()
 
     # --- consuming
 
     async def _consume(self) -> None:
-        """Pull from the durable consumer for ever, re-binding after any NATS failure."""
-        while True:
+        """Pull from the durable consumer until stopped, re-binding after any NATS failure."""
+        while not self._stopping:
             try:
                 await self._link.wait_connected()
                 pull = await self._link.js.pull_subscribe(
@@ -150,7 +155,7 @@ class Notifier:
                         max_deliver=self.options.max_deliver,
                     ),
                 )
-                while True:
+                while not self._stopping:
                     try:
                         messages = await pull.fetch(
                             self.options.batch_size, timeout=self.options.fetch_timeout
@@ -162,6 +167,8 @@ class Notifier:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # NATS went away or the consumer was lost: bind again
+                if self._stopping:
+                    return
                 logger.warning("notifications consumer: %s; retrying", error)
                 await asyncio.sleep(1.0)
 
@@ -271,7 +278,7 @@ class Notifier:
     # --- held pushes
 
     async def _sweeps(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.options.sweep_interval)
             try:
                 await self.sweep()
