@@ -14,6 +14,7 @@ from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
 from graph.server.limits import DocumentLimits
 from graph.server.policy import Policy
+from graph.shared_events import SharedEventExecutor
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
@@ -88,6 +89,8 @@ def build_schema(
         subscription=Subscription,
         types=[*ENTITY_TYPES],
         federation_version=FEDERATION_VERSION,
+        # A live event is executed once per caller, not once per subscriber (graph/shared_events).
+        execution_context_class=SharedEventExecutor,
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level and shared across requests. DocumentLimits stands in for Strawberry's
         # ValidationCache: it caps tokens while parsing, counts aliases and directives before
