@@ -122,6 +122,7 @@ def serve() -> None:
         # Deadlines for slow clients (graph/server/protocol.py) and idle keep-alive.
         http=BoundedHttpProtocol,
         timeout_keep_alive=settings.http_keepalive_timeout_seconds,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 

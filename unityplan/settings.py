@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_concurrent_operations: int = Field(default=20, ge=1)
     ws_max_operations_per_connection: int = Field(default=1000, ge=1)
+    # permessage-deflate on WebSockets. Off: live events are small JSON messages, and compressing
+    # each one per subscriber took about a quarter of the server's CPU in a fan-out
+    # (benchmarks/subscriptions.py).
+    ws_per_message_deflate: bool = False
 
     # --- events (events/: the outbox relay to NATS JetStream, live subscriptions).
     # Run the outbox relay in every API process; false when relays run alone (`unityplan relay`).
