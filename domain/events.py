@@ -28,6 +28,8 @@ from typing import Any, ClassVar, NewType, TypeVar, get_args, get_origin, get_ty
 from uuid_utils import compat as uuid7_source
 
 from domain.communities import CommunityRole
+from domain.errors import BadUserInput
+from domain.notifications import NotificationKind, Recipient, SubjectRef
 from domain.privacy import ProfileField
 from domain.roles import Role
 from domain.territories import validate_territory_id
@@ -51,6 +53,7 @@ class EventArea(StrEnum):
     COMMUNITY = "community"
     ROLE = "role"
     PROFILE = "profile"
+    NOTIFICATION = "notification"
 
 
 class MemberLeftReason(StrEnum):
@@ -73,6 +76,16 @@ class Event:
     (global ids), what a subscription filters and authorizes on."""
 
     territory_id: str
+
+    def notify(self) -> tuple[Recipient, ...]:
+        """Who should hear of this event: the notifications hook (domain/notifications.py).
+
+        None by default. An event a person should hear of overrides it and returns one
+        :class:`Recipient` per person (their account, a ``NotificationKind``, the subject); the
+        notifications consumer stores what their preferences allow and never notifies the actor
+        of their own action, so an override need not check either.
+        """
+        return ()
 
     def payload(self) -> dict[str, Any]:
         """The payload as JSON values: uuids and enums as strings, tuples as lists."""
@@ -201,6 +214,12 @@ class CommunityMemberJoined(Event):
     user_id: uuid.UUID
     role: CommunityRole
 
+    def notify(self) -> tuple[Recipient, ...]:
+        # Joining oneself makes the member the actor: only an admin's addition notifies.
+        subject = SubjectRef("Community", self.territory_id, str(self.community_id))
+        kind = NotificationKind.COMMUNITY_MEMBER_ADDED
+        return (Recipient(self.user_id, self.territory_id, kind, subject),)
+
 
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,6 +231,13 @@ class CommunityMemberLeft(Event):
     community_id: uuid.UUID
     user_id: uuid.UUID
     reason: MemberLeftReason
+
+    def notify(self) -> tuple[Recipient, ...]:
+        if self.reason is not MemberLeftReason.REMOVED:
+            return ()
+        subject = SubjectRef("Community", self.territory_id, str(self.community_id))
+        kind = NotificationKind.COMMUNITY_MEMBER_REMOVED
+        return (Recipient(self.user_id, self.territory_id, kind, subject),)
 
 
 @register
@@ -225,6 +251,11 @@ class CommunityMemberRoleChanged(Event):
     user_id: uuid.UUID
     role: CommunityRole
     previous_role: CommunityRole
+
+    def notify(self) -> tuple[Recipient, ...]:
+        subject = SubjectRef("Community", self.territory_id, str(self.community_id))
+        kind = NotificationKind.COMMUNITY_ROLE_CHANGED
+        return (Recipient(self.user_id, self.territory_id, kind, subject),)
 
 
 @register
@@ -241,6 +272,12 @@ class RoleGranted(Event):
     user_territory: TerritoryRef
     role: Role
 
+    def notify(self) -> tuple[Recipient, ...]:
+        # Stored in the grantee's home territory; the subject is the role's territory.
+        subject = SubjectRef("Territory", self.territory_id, self.territory_id)
+        kind = NotificationKind.ROLE_GRANTED
+        return (Recipient(self.user_id, self.user_territory, kind, subject),)
+
 
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,6 +293,12 @@ class RoleRevoked(Event):
     user_territory: TerritoryRef
     role: Role
 
+    def notify(self) -> tuple[Recipient, ...]:
+        # Stored in the grantee's home territory; the subject is the role's territory.
+        subject = SubjectRef("Territory", self.territory_id, self.territory_id)
+        kind = NotificationKind.ROLE_REVOKED
+        return (Recipient(self.user_id, self.user_territory, kind, subject),)
+
 
 @register
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,6 +312,22 @@ class ProfileUpdated(Event):
     SUBJECTS = {"user_id": "User"}
     user_id: uuid.UUID
     fields: tuple[ProfileField, ...]
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationCreated(Event):
+    TYPE = "notification.created"
+    VERSION = 1
+    DESCRIPTION = (
+        "A notification of user_id became due for live delivery (at once, or when their quiet "
+        "hours ended): what the API processes push to that person's notificationAdded "
+        "subscriptions. Written by the notifications consumer, never by a mutation."
+    )
+    SUBJECTS = {"notification_id": "Notification", "user_id": "User"}
+    notification_id: uuid.UUID
+    user_id: uuid.UUID
+    kind: NotificationKind
 
 
 # --- the envelope
@@ -335,6 +394,38 @@ class Envelope:
             subjects=types.MappingProxyType(dict(data["subjects"])),
             payload=types.MappingProxyType(dict(data["payload"])),
         )
+
+
+def event_of(envelope: Envelope) -> Event | None:
+    """The event inside ``envelope`` (payload values typed again), or None for an unknown type or
+    version or a payload that does not match its class: consumers skip what they cannot read."""
+    known = event_type(envelope.type, envelope.version)
+    if known is None:
+        return None
+    hints = get_type_hints(known.cls)
+    try:
+        values = {
+            f.name: _typed(hints[f.name], envelope.payload[f.name])
+            for f in dataclasses.fields(known.cls)
+            if f.name != "territory_id"
+        }
+        return known.cls(territory_id=validate_territory_id(envelope.territory), **values)
+    except (KeyError, TypeError, ValueError, AttributeError, BadUserInput):
+        return None
+
+
+def _typed(annotation: object, value: object) -> object:
+    if get_origin(annotation) is tuple:
+        if not isinstance(value, list):
+            raise TypeError("expected a list")
+        return tuple(_typed(get_args(annotation)[0], v) for v in value)
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    if annotation is uuid.UUID:
+        return uuid.UUID(value)
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return annotation(value)
+    return value  # TerritoryRef
 
 
 def seal(event: Event, *, actor: str | None, node_id: NodeIdEncoder) -> Envelope:

@@ -14,6 +14,7 @@ from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
 from graph.server.limits import DocumentLimits
 from graph.server.policy import Policy
+from graph.shared_events import SharedEventExecutor
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
@@ -22,6 +23,7 @@ from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
+from resolvers.notifications import NotificationMutations, NotificationSubscriptions
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.roles import RoleMutations
 from resolvers.social_groups import SocialGroupMutations
@@ -53,6 +55,7 @@ class Mutation(
     ProfileMutations,
     SocialGroupMutations,
     CommunityMutations,
+    NotificationMutations,
 ):
     pass
 
@@ -61,7 +64,7 @@ class Mutation(
     description="What can be followed live over graphql-transport-ws: each subscription states "
     "who may follow what, and is authorized again for every event it delivers."
 )
-class Subscription(EventSubscriptions):
+class Subscription(EventSubscriptions, NotificationSubscriptions):
     pass
 
 
@@ -88,6 +91,8 @@ def build_schema(
         subscription=Subscription,
         types=[*ENTITY_TYPES],
         federation_version=FEDERATION_VERSION,
+        # A live event is executed once per caller, not once per subscriber (graph/shared_events).
+        execution_context_class=SharedEventExecutor,
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level and shared across requests. DocumentLimits stands in for Strawberry's
         # ValidationCache: it caps tokens while parsing, counts aliases and directives before

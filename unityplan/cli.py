@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from domain.errors import UserFacingError
 from domain.territories import TerritoryKind
 from events.asyncapi import render as render_asyncapi
 from events.runtime import start_events
+from graph import ids
 from graph.server.protocol import BoundedHttpProtocol
 from unityplan.settings import MAIN_SERVER, Settings, get_settings
 
@@ -121,6 +123,7 @@ def serve() -> None:
         # Deadlines for slow clients (graph/server/protocol.py) and idle keep-alive.
         http=BoundedHttpProtocol,
         timeout_keep_alive=settings.http_keepalive_timeout_seconds,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
 
 
@@ -208,6 +211,19 @@ def relay() -> None:
 
     Any number may run beside the API's own relays (EVENTS_RELAY); they share the work.
     """
+    _run_events(relay=True, notifier=False)
+
+
+@app.command()
+def notifier() -> None:
+    """Run the notifications consumer alone: events to per-person notifications until SIGTERM.
+
+    Any number may run beside the API's own (EVENTS_NOTIFIER); they share one durable consumer.
+    """
+    _run_events(relay=False, notifier=True)
+
+
+def _run_events(*, relay: bool, notifier: bool) -> None:
     from graph.observability import configure_logging
 
     settings = get_settings()
@@ -218,7 +234,11 @@ def relay() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        events = await start_events(settings, relay=True)
+        events = await start_events(settings, node_id=ids.encode, relay=relay, notifier=notifier)
+        # Operators (and the tests) wait for this line: from here on SIGTERM stops cleanly.
+        logging.getLogger("unityplan.events").info(
+            "events running", extra={"relay": relay, "notifier": notifier}
+        )
         try:
             await stop.wait()
         finally:

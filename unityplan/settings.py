@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     ws_max_concurrent_operations: int = Field(default=20, ge=1)
     ws_max_operations_per_connection: int = Field(default=1000, ge=1)
+    # permessage-deflate on WebSockets. Off: live events are small JSON messages, and compressing
+    # each one per subscriber took about a quarter of the server's CPU in a fan-out
+    # (benchmarks/subscriptions.py).
+    ws_per_message_deflate: bool = False
 
     # --- events (events/: the outbox relay to NATS JetStream, live subscriptions).
     # Run the outbox relay in every API process; false when relays run alone (`unityplan relay`).
@@ -140,6 +144,11 @@ class Settings(BaseSettings):
     events_duplicate_window_seconds: int = Field(default=900, ge=1)
     # Events a live subscriber may have waiting; past it that subscriber alone is dropped.
     events_subscriber_queue_size: int = Field(default=256, ge=1)
+    # Run the notifications consumer in every API process (events/notifier.py); false when
+    # `unityplan notifier` processes run alone. Any number share one durable consumer.
+    events_notifier: bool = True
+    # Seconds between sweeps for pushes held by quiet hours that are now due.
+    notifications_sweep_interval_seconds: float = Field(default=15.0, gt=0)
 
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

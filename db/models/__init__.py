@@ -15,6 +15,7 @@ from db.models.credentials import credential_issuer_keys, credential_statuses
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
 from db.models.invitations import invitation_tokens, invitation_uses
+from db.models.notifications import notifications
 from db.models.profiles import (
     language_proficiencies,
     profiles,
@@ -39,6 +40,7 @@ __all__ = [
     "invitation_tokens",
     "invitation_uses",
     "language_proficiencies",
+    "notifications",
     "outbox",
     "profiles",
     "role_assignments",

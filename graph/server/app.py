@@ -26,6 +26,7 @@ from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
+from graph import ids
 from graph.context import Context, SharedChecks
 from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
@@ -160,8 +161,9 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tune_gc(settings.gc_gen0_threshold)
         # Never waits for NATS: the API serves (and mutations commit to the outbox) while it is
-        # down. The relay runs here unless EVENTS_RELAY=false.
-        events = await start_events(settings)
+        # down. The relay runs here unless EVENTS_RELAY=false, the notifications consumer unless
+        # EVENTS_NOTIFIER=false.
+        events = await start_events(settings, node_id=ids.encode)
         _app.state.events = events
         graphql.fanout = events.fanout
         try:

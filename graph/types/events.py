@@ -66,6 +66,9 @@ class CommunityActivity:
     kind: CommunityActivityKind = strawberry.field(description="What happened.")
     occurred_at: datetime = strawberry.field(description="When it was committed (UTC).")
     actor_id: strawberry.Private[str | None]
+    # The event id: subscribers that are the same caller get one execution of it
+    # (graph/shared_events.py).
+    shared_key: strawberry.Private[str | None] = None
 
     @strawberry.field(
         description="Who did it: their profile, showing what its privacy settings let you see; "
@@ -88,4 +91,5 @@ class CommunityActivity:
             kind=CommunityActivityKind(envelope.type),
             occurred_at=envelope.occurred_at,
             actor_id=envelope.actor,
+            shared_key=str(envelope.id),
         )

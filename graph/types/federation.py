@@ -23,6 +23,7 @@ from strawberry.federation.types import FieldSet
 from graph.types.accounts import User
 from graph.types.communities import Community
 from graph.types.invitations import Invitation
+from graph.types.notifications import Notification
 from graph.types.profiles import Profile, SocialLink
 from graph.types.relay import PageInfo
 from graph.types.social_groups import SocialGroup
@@ -38,10 +39,11 @@ ENTITY_TYPES: tuple[type, ...] = (
     SocialLink,
     SocialGroup,
     Invitation,
+    Notification,
 )
 
 Entity = Annotated[
-    Territory | Community | User | Profile | SocialLink | SocialGroup | Invitation,
+    Territory | Community | User | Profile | SocialLink | SocialGroup | Invitation | Notification,
     strawberry.union(
         "_Entity", description="Every type a gateway can fetch by key through `_entities`."
     ),

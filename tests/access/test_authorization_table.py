@@ -15,6 +15,8 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
 * ``invitations(territory:)`` answers the territory's managers and global admins;
 * ``verifyCredential`` answers anyone, and says nothing of the person beyond what the credential
   itself carries (a salted hash).
+* notifications (``User.notifications``, ``node(id:)`` of a ``Notification``) answer their owner
+  only: no role reads them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from db.models import communities, community_memberships
 from graph import ids
 from tests.authkit import account, call, codes, server_of
 from tests.credentials.awards import issue
+from tests.notifications.conftest import envelope_of, offline_notifier
+from tests.notifications.test_notification_store import granted
 from unityplan.settings import Settings
 
 VIEWERS = ("anonymous", "dk_member", "dk_moderator", "dk_manager", "global_admin", "se_member")
@@ -47,26 +51,29 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
 # credential:  verifyCredential of a badge credential issued to the target: valid (and naming
 #              neither the person's id nor username)
+# notes:       seen = the target's notification by node(id:), or their notifications through
+#              their User; -    = node(id:) is NOT_FOUND and User.notifications null (or the
+#              User hidden): notifications are their owner's alone, whatever the role
 TABLE = """
-viewer        target  user  profile  members  invitations      credential
-anonymous     dk      -     -        null     UNAUTHENTICATED  valid
-anonymous     se      -     -        null     UNAUTHENTICATED  valid
-anonymous     no      -     -        null     UNAUTHENTICATED  valid
-dk_member     dk      -     seen     seen     FORBIDDEN        valid
-dk_member     se      -     -        null     FORBIDDEN        valid
-dk_member     no      -     -        null     FORBIDDEN        valid
-dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid
-dk_moderator  se      -     -        null     FORBIDDEN        valid
-dk_moderator  no      -     -        null     FORBIDDEN        valid
-dk_manager    dk      seen  seen     seen     list             valid
-dk_manager    se      -     -        null     FORBIDDEN        valid
-dk_manager    no      -     -        null     FORBIDDEN        valid
-global_admin  dk      seen  -        hidden   list             valid
-global_admin  se      seen  -        hidden   list             valid
-global_admin  no      seen  -        hidden   list             valid
-se_member     dk      -     -        null     FORBIDDEN        valid
-se_member     se      -     seen     seen     FORBIDDEN        valid
-se_member     no      -     -        null     FORBIDDEN        valid
+viewer        target  user  profile  members  invitations      credential  notes
+anonymous     dk      -     -        null     UNAUTHENTICATED  valid       -
+anonymous     se      -     -        null     UNAUTHENTICATED  valid       -
+anonymous     no      -     -        null     UNAUTHENTICATED  valid       -
+dk_member     dk      -     seen     seen     FORBIDDEN        valid       -
+dk_member     se      -     -        null     FORBIDDEN        valid       -
+dk_member     no      -     -        null     FORBIDDEN        valid       -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid       -
+dk_moderator  se      -     -        null     FORBIDDEN        valid       -
+dk_moderator  no      -     -        null     FORBIDDEN        valid       -
+dk_manager    dk      seen  seen     seen     list             valid       -
+dk_manager    se      -     -        null     FORBIDDEN        valid       -
+dk_manager    no      -     -        null     FORBIDDEN        valid       -
+global_admin  dk      seen  -        hidden   list             valid       -
+global_admin  se      seen  -        hidden   list             valid       -
+global_admin  no      seen  -        hidden   list             valid       -
+se_member     dk      -     -        null     FORBIDDEN        valid       -
+se_member     se      -     seen     seen     FORBIDDEN        valid       -
+se_member     no      -     -        null     FORBIDDEN        valid       -
 """
 
 
@@ -93,6 +100,7 @@ class Person:
     email: str
     community_id: str  # global id of a public community whose only member this person is
     credential: str  # a badge credential (VC-JWT) issued to this person
+    notification_id: str  # global id of one of this person's notifications
 
 
 @dataclass
@@ -136,7 +144,12 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
     targets = {}
     for territory in TARGETS:
         logged = await account(auth_client, db, territory)
-        me = await call(auth_client, "{ me { id username email } }", token=logged["accessToken"])
+        await offline_notifier(db).apply(envelope_of(granted(logged, territory)))
+        me = await call(
+            auth_client,
+            "{ me { id username email notifications { nodes { id } } } }",
+            token=logged["accessToken"],
+        )
         user = me["data"]["me"]
         key = uuid.UUID(ids.decode(user["id"]).key)
         targets[territory] = Person(
@@ -148,6 +161,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
             credential=(
                 await issue(db, territory, auth_settings.public_url, recipient_user_id=key)
             )[1],
+            notification_id=user["notifications"]["nodes"][0]["id"],
         )
     return Cast(tokens, targets)
 
@@ -171,6 +185,11 @@ INVITATIONS = "query($t: String!) { invitations(territory: $t) { id territory } 
 VERIFY = """
 query($c: String!) {
   verifyCredential(input: {credential: $c}) { valid credentialId issuer checks { reason } }
+}"""
+NOTES = """
+query($id: ID!, $user: ID!) {
+  node(id: $id) { id }
+  user: node(id: $user) { ... on User { notifications { nodes { id } } unreadNotificationCount } }
 }"""
 
 
@@ -252,6 +271,17 @@ async def observe_credential(client: httpx.AsyncClient, token: str | None, perso
     return "valid" if body["data"]["verifyCredential"]["valid"] else "invalid"
 
 
+async def observe_notes(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, NOTES, {"id": person.notification_id, "user": person.user_id}, token)
+    if body["data"] is not None and body["data"]["node"] is not None:
+        return "seen"
+    assert "NOT_FOUND" in codes(body), body
+    user = body["data"] and body["data"]["user"]
+    if user and (user["notifications"], user["unreadNotificationCount"]) != (None, None):
+        return "seen"
+    return "-"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -268,5 +298,6 @@ async def test_authorization_table(
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
         "credential": await observe_credential(auth_client, token, person),
+        "notes": await observe_notes(auth_client, token, person),
     }
     assert observed == expected

@@ -35,6 +35,7 @@ EXPECTED = {
     "role.granted",
     "role.revoked",
     "profile.updated",
+    "notification.created",
 }
 
 

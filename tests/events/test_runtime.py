@@ -9,6 +9,7 @@ import pytest
 from db.engines import Database
 from events.fanout import FanOut
 from events.runtime import start_events
+from graph import ids
 from tests.events.conftest import (
     REPO,
     Emitter,
@@ -31,7 +32,8 @@ async def test_events_start_while_nats_is_down_and_connect_when_it_is_up(
     events = await start_events(
         settings.model_copy(
             update={"nats_url": nats_server.url, "events_sweep_interval_seconds": 0.2}
-        )
+        ),
+        node_id=ids.encode,
     )
     try:
         assert not events.link.is_connected  # start_events did not wait for NATS
@@ -45,9 +47,13 @@ async def test_events_start_while_nats_is_down_and_connect_when_it_is_up(
 
 
 async def test_relay_can_be_turned_off_in_the_api(settings: Settings) -> None:
-    events = await start_events(settings.model_copy(update={"events_relay": False}))
+    events = await start_events(
+        settings.model_copy(update={"events_relay": False, "events_notifier": False}),
+        node_id=ids.encode,
+    )
     try:
         assert events.relay is None
+        assert events.notifier is None
         assert isinstance(events.fanout, FanOut)
     finally:
         await events.stop()
@@ -89,7 +95,11 @@ async def test_unityplan_relay_stops_cleanly_on_sigterm(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    await asyncio.sleep(3)
+    assert proc.stderr is not None
+    # Under load importing the CLI alone takes seconds: wait for the line saying it is running.
+    async with asyncio.timeout(60):
+        while b"events running" not in await proc.stderr.readline():
+            assert proc.returncode is None
     proc.terminate()
     _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, err.decode()[-2000:]

@@ -182,6 +182,27 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
             {"key": AWKWARD[:60].replace("\n", " "), "value": []},
         ],
         # Unsent events move with the territory (the relay of its new server publishes them).
+        "notifications": [
+            {
+                "id": uuid.uuid4(),
+                "user_id": alice,
+                "event_id": uuid.uuid4(),
+                "kind": "community_role_changed",
+                "subject": "Q29tbXVuaXR5OmRrOng",
+                "actor": None,
+                "read_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+                "push_after": None,
+            },
+            {
+                "id": uuid.uuid4(),
+                "user_id": bob,
+                "event_id": uuid.uuid4(),
+                "kind": "role_granted",
+                "subject": AWKWARD,
+                "actor": "VXNlcjpkazp4",
+                "push_after": datetime(2026, 1, 2, 22, 0, tzinfo=UTC),
+            },
+        ],
         "outbox": [
             {
                 "id": uuid.uuid4(),
@@ -516,6 +537,8 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         # t0008_credentials
         "credential_issuer_keys",
         "credential_statuses",
+        # t0006_notifications
+        "notifications",
     }
 
 

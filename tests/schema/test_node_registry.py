@@ -11,6 +11,8 @@ from db.engines import Database
 from graph.schema import schema
 from resolvers.node import RESOLVERS
 from tests.authkit import account, call
+from tests.notifications.conftest import envelope_of, offline_notifier
+from tests.notifications.test_notification_store import granted
 
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
 
@@ -86,7 +88,10 @@ async def test_node_round_trips_every_node_type(
     community = _data(
         await call(auth_client, '{ communities(territory: "se", first: 1) { nodes { id } } }')
     )["communities"]["nodes"][0]["id"]
+    await offline_notifier(db).apply(envelope_of(granted(owner, "se")))
+    note = _data(await call(auth_client, "{ me { notifications { nodes { id } } } }", token=token))
     samples = {
+        "Notification": (note["me"]["notifications"]["nodes"][0]["id"], token),
         "Territory": (territory["id"], None),
         "Community": (community, None),
         "User": (me["id"], token),
