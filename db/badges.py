@@ -463,6 +463,12 @@ async def lock_definition(
     return (await definitions_by_ids(conn, home, [definition_id])).get(definition_id)
 
 
+async def lock_prerequisite_graph(conn: AsyncConnection, home: str) -> None:
+    """Serialise prerequisite edits of one home until the transaction ends, so two concurrent
+    edits cannot close a cycle that neither saw."""
+    await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"badges:{home}"))))
+
+
 async def prerequisite_edges(conn: AsyncConnection, home: str) -> dict[BadgeRef, list[BadgeRef]]:
     """Every prerequisite edge of a home's definitions: the graph a cycle check walks (global
     edges point only to global badges, so a home's graph plus ``global``'s is the whole of it)."""

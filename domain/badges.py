@@ -15,13 +15,16 @@ its territory, a community badge within its community.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from domain.errors import BadUserInput
+from domain.communities import validate_name
+from domain.errors import BadUserInput, input_field
+from domain.profiles import clean_text, validate_avatar
 from domain.roles import Grant, Role
 
 GLOBAL_HOME = "global"
@@ -263,6 +266,91 @@ def prerequisite_allowed(level: BadgeLevel, home: str, prerequisite: BadgeRef) -
     return level is not BadgeLevel.GLOBAL and prerequisite.home == home
 
 
+CATEGORY = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeContent:
+    """What a definition version says about the badge (its prerequisites aside)."""
+
+    name: str
+    description: str = ""
+    criteria: str = ""
+    image: str | None = None
+    category: str = "general"
+    permissions: frozenset[Permission] = frozenset()
+    validity_days: int | None = None
+    rules: tuple[AwardRule, ...] = ()
+
+    def columns(self) -> dict[str, object]:
+        """The version row's columns."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "criteria": self.criteria,
+            "image": self.image,
+            "category": self.category,
+            "permissions": sorted(p.value for p in self.permissions),
+            "validity_days": self.validity_days,
+            "rules": [{"event": r.event, "threshold": r.threshold} for r in self.rules],
+        }
+
+
+def validate_content(content: BadgeContent, known_events: Iterable[str]) -> BadgeContent:
+    """Every field of a version checked, each refusal naming its input field."""
+    with input_field("name"):
+        name = validate_name(content.name, what="badge name", limit=NAME_MAX)
+    with input_field("description"):
+        description = clean_text(
+            content.description, limit=TEXT_MAX, what="description", multiline=True
+        )
+    with input_field("criteria"):
+        criteria = clean_text(content.criteria, limit=TEXT_MAX, what="criteria", multiline=True)
+    with input_field("image"):
+        image = None if content.image is None else validate_avatar(content.image)
+    category = content.category.strip().lower()
+    if len(category) > CATEGORY_MAX or CATEGORY.fullmatch(category) is None:
+        raise BadUserInput(
+            f"A category is lower-case letters and digits joined by '-' or '_', at most "
+            f"{CATEGORY_MAX} characters.",
+            field="category",
+        )
+    return BadgeContent(
+        name=name,
+        description=description or "",
+        criteria=criteria or "",
+        image=image,
+        category=category,
+        permissions=content.permissions,
+        validity_days=validate_validity_days(content.validity_days),
+        rules=validate_rules(content.rules, known_events),
+    )
+
+
+def validate_prerequisites(
+    level: BadgeLevel, home: str, prerequisites: Sequence[BadgeRef]
+) -> tuple[BadgeRef, ...]:
+    unique = tuple(dict.fromkeys(prerequisites))
+    if len(unique) > PREREQUISITES_MAX:
+        raise BadUserInput(f"At most {PREREQUISITES_MAX} prerequisites.", field="prerequisites")
+    for ref in unique:
+        if not prerequisite_allowed(level, home, ref):
+            raise BadUserInput(
+                "A prerequisite is a global badge or one of the same territory (a global badge "
+                "requires global ones only).",
+                field="prerequisites",
+            )
+    return unique
+
+
+REASON_MAX = 500
+
+
+def validate_reason(value: str) -> str:
+    """Why an award was given or revoked: one line, 1 to 500 characters."""
+    return validate_name(value, what="reason", limit=REASON_MAX)
+
+
 def validate_permissions(values: Sequence[str]) -> frozenset[Permission]:
     found: set[Permission] = set()
     for value in values:
@@ -279,6 +367,78 @@ def validate_validity_days(days: int | None) -> int | None:
             f"Validity is 1 to {VALIDITY_DAYS_MAX} days, or none.", field="validityDays"
         )
     return days
+
+
+@dataclass(frozen=True, slots=True)
+class CoreBadge:
+    """A badge every territory has (the Code of Conduct: the federation, once), provisioned."""
+
+    key: str
+    level: BadgeLevel
+    name: str
+    description: str
+    criteria: str
+    category: str
+    permissions: frozenset[Permission]
+    requires: tuple[str, ...] = ()
+    validity_days: int | None = None
+
+
+CODE_OF_CONDUCT = CoreBadge(
+    key="code_of_conduct",
+    level=BadgeLevel.GLOBAL,
+    name="Code of Conduct",
+    description="Accepted the platform's Code of Conduct; every active account holds it.",
+    criteria="Read and accept the current Code of Conduct (acceptCodeOfConduct); yearly.",
+    category="core",
+    permissions=frozenset(),
+    validity_days=365,
+)
+
+TERRITORY_CORE_BADGES: tuple[CoreBadge, ...] = (
+    CoreBadge(
+        key="basic_learner",
+        level=BadgeLevel.TERRITORY,
+        name="Basic Learner",
+        description="May enrol in the territory's courses.",
+        criteria="Hold the Code of Conduct badge; given on joining.",
+        category="learning",
+        permissions=frozenset({Permission.COURSE_ENROLL}),
+        requires=("code_of_conduct",),
+    ),
+    CoreBadge(
+        key="forum_participant",
+        level=BadgeLevel.TERRITORY,
+        name="Forum Participant",
+        description="May read and post in the territory's forums.",
+        criteria="Hold the Code of Conduct badge.",
+        category="forum",
+        permissions=frozenset({Permission.FORUM_READ, Permission.FORUM_POST}),
+        requires=("code_of_conduct",),
+    ),
+    CoreBadge(
+        key="content_contributor",
+        level=BadgeLevel.TERRITORY,
+        name="Content Contributor",
+        description="May contribute learning content in the territory.",
+        criteria="Hold Basic Learner and Forum Participant; awarded by a territory manager.",
+        category="content",
+        permissions=frozenset({Permission.CONTENT_CONTRIBUTE}),
+        requires=("basic_learner", "forum_participant"),
+    ),
+    CoreBadge(
+        key="community_member",
+        level=BadgeLevel.TERRITORY,
+        name="Community Member",
+        description="Takes part in the territory's communities: reads their forums.",
+        criteria="Hold the Code of Conduct badge and belong to a community.",
+        category="community",
+        permissions=frozenset({Permission.FORUM_READ}),
+        requires=("code_of_conduct",),
+    ),
+)
+"""Provisioned into every territory (db/provisioning.py); ``requires`` names core keys (the
+Code of Conduct's is global, the others of the same territory)."""
 
 
 @dataclass(frozen=True, slots=True)

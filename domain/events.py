@@ -51,6 +51,7 @@ class EventArea(StrEnum):
     COMMUNITY = "community"
     ROLE = "role"
     PROFILE = "profile"
+    BADGE = "badge"
 
 
 class MemberLeftReason(StrEnum):
@@ -269,6 +270,65 @@ class ProfileUpdated(Event):
     SUBJECTS = {"user_id": "User"}
     user_id: uuid.UUID
     fields: tuple[ProfileField, ...]
+
+
+class RenewalNotice(StrEnum):
+    """Days before a badge's expiry a renewal notice is sent (each once per validity)."""
+
+    DAYS_30 = "30"
+    DAYS_14 = "14"
+    DAYS_7 = "7"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeAwardEvent(Event):
+    """What every badge award event carries: the award, its holder (an account of the event's
+    territory, where the award lives) and the badge with its home (``global`` or a territory)."""
+
+    SUBJECTS = {"award_id": "BadgeAward", "user_id": "User"}
+    award_id: uuid.UUID
+    user_id: uuid.UUID
+    badge_id: uuid.UUID
+    badge_home: TerritoryRef
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeAwarded(BadgeAwardEvent):
+    TYPE = "badge.awarded"
+    VERSION = 1
+    DESCRIPTION = (
+        "A badge was awarded to a person, or renewed (by hand, by a rule, or by accepting the "
+        "Code of Conduct). The subject's territory is the holder's."
+    )
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeRevoked(BadgeAwardEvent):
+    TYPE = "badge.revoked"
+    VERSION = 1
+    DESCRIPTION = "A person's badge was revoked (the reason is read through the API)."
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeExpired(BadgeAwardEvent):
+    TYPE = "badge.expired"
+    VERSION = 1
+    DESCRIPTION = "A person's badge reached the end of its validity without being renewed."
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeRenewalNeeded(BadgeAwardEvent):
+    TYPE = "badge.renewal_needed"
+    VERSION = 1
+    DESCRIPTION = (
+        "A person's badge expires in days_before days (30, 14 or 7): each notice is sent once "
+        "per validity, a missed one once when the scheduler is back."
+    )
+    days_before: RenewalNotice
 
 
 # --- the envelope

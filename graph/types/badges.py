@@ -21,6 +21,7 @@ from domain.badges import (
     PERMISSION_DESCRIPTIONS,
     BadgeLevel,
     BadgeRef,
+    EffectivePermissions,
     Permission,
 )
 from graph import badge_access, ids
@@ -239,6 +240,47 @@ async def award_page(
     )
 
 
+@strawberry.type(description="A permission and the scope it holds in.")
+class PermissionGrant:
+    permission: Permission = strawberry.field(description="What may be done.")
+    level: BadgeLevel = strawberry.field(
+        description="How far it reaches: everywhere, a territory (its communities too) or one "
+        "community."
+    )
+    territory: str | None = strawberry.field(
+        description="The territory (`Territory.code`) it holds in; null when global."
+    )
+    community_id: strawberry.ID | None = strawberry.field(
+        description="The `Community` it holds in; null unless `level` is COMMUNITY."
+    )
+
+
+def permission_grants(perms: EffectivePermissions) -> list[PermissionGrant]:
+    return [
+        PermissionGrant(
+            permission=permission,
+            level=scope.level,
+            territory=scope.territory_id,
+            community_id=(
+                None
+                if scope.community_id is None or scope.territory_id is None
+                else strawberry.ID(
+                    ids.encode("Community", scope.territory_id, str(scope.community_id))
+                )
+            ),
+        )
+        for permission, scope in sorted(
+            perms.grants,
+            key=lambda g: (
+                g[0].value,
+                g[1].level.value,
+                g[1].territory_id or "",
+                str(g[1].community_id),
+            ),
+        )
+    ]
+
+
 @strawberry.type
 class UserBadges(PersonKey):
     """``User.badges``."""
@@ -265,3 +307,11 @@ class UserBadges(PersonKey):
             after=after,
             include_expired=include_expired,
         )
+
+    @strawberry.field(
+        description="What this person may do now, per scope: their roles' permissions plus "
+        "those of the badges they validly hold (prerequisites valid too)."
+    )
+    async def permissions(self, info: Info) -> list[PermissionGrant]:
+        perms = await badge_access.permissions_of(info, (self.territory_code, self.user_id))
+        return permission_grants(perms)
