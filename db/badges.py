@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    literal,
     or_,
     select,
     true,
@@ -31,25 +32,38 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid_utils import compat as uuid7_source
 
+from db import territories as registry
+from db.engines import Database
 from db.models import (
     badge_award_history,
     badge_awards,
     badge_definition_versions,
     badge_definitions,
+    badge_notice_claims,
     badge_prerequisites,
+    badge_rule_events,
     global_badge_definition_versions,
     global_badge_definitions,
     global_badge_prerequisites,
+    outbox,
+    users,
 )
 from domain.badges import (
+    CODE_OF_CONDUCT,
+    CODE_OF_CONDUCT_REF,
     GLOBAL_HOME,
+    TERRITORY_CORE_BADGES,
     AwardRule,
+    BadgeContent,
     BadgeLevel,
     BadgeRef,
+    CoreBadge,
     HeldBadge,
     Permission,
     Scope,
+    core_badge_ref,
 )
+from unityplan.settings import MAIN_SERVER
 
 
 def new_id() -> uuid.UUID:
@@ -606,4 +620,197 @@ async def history_of(
     found: dict[uuid.UUID, list[HistoryRecord]] = {}
     for row in rows:
         found.setdefault(row[0], []).append(HistoryRecord(row[1], row[2], row[3], row[4], row[5]))
+    return found
+
+
+# --- the Code of Conduct and the core badges
+
+
+async def code_of_conduct_until(
+    db: Database, territory_id: str, user_id: uuid.UUID
+) -> datetime | None:
+    """Until when the account's Code of Conduct award is valid (None: no award, or revoked);
+    what its access tokens carry (claim ``coc``), read at login and refresh."""
+    async with db.connect(MAIN_SERVER) as conn:
+        record = (await registry.by_ids(conn, [territory_id])).get(territory_id)
+    if record is None:
+        return None
+    a = badge_awards.c
+    async with db.connect(record.db_server, territory_id) as conn:
+        row = (
+            await conn.execute(
+                select(a.valid_until, a.revoked_at).where(
+                    a.user_id == user_id,
+                    a.badge_home == CODE_OF_CONDUCT_REF.home,
+                    a.badge_id == CODE_OF_CONDUCT_REF.id,
+                )
+            )
+        ).first()
+    if row is None or row[1] is not None:
+        return None
+    until: datetime | None = row[0]
+    return until
+
+
+def _core_content(badge: CoreBadge) -> BadgeContent:
+    return BadgeContent(
+        name=badge.name,
+        description=badge.description,
+        criteria=badge.criteria,
+        category=badge.category,
+        permissions=badge.permissions,
+        validity_days=badge.validity_days,
+    )
+
+
+async def ensure_core_badges(conn: AsyncConnection, home: str) -> int:
+    """Provision the core badges of ``home`` (the Code of Conduct in ``global``; the territory
+    core badges elsewhere) unless present; idempotent. Returns how many were created."""
+    wanted = (CODE_OF_CONDUCT,) if home == GLOBAL_HOME else TERRITORY_CORE_BADGES
+    t = tables(home)
+    created = 0
+    for badge in wanted:
+        ref = core_badge_ref(home, badge.key)
+        exists = (
+            await conn.execute(select(t.definitions.c.id).where(t.definitions.c.id == ref.id))
+        ).first()
+        if exists is not None:
+            continue
+        requires = [
+            core_badge_ref(GLOBAL_HOME if key == CODE_OF_CONDUCT.key else home, key)
+            for key in badge.requires
+        ]
+        await create_definition(
+            conn,
+            home,
+            level=badge.level,
+            community_id=None,
+            core_key=badge.key,
+            content=_core_content(badge).columns(),
+            prerequisites=requires,
+            definition_id=ref.id,
+        )
+        created += 1
+    return created
+
+
+# --- the scheduler's claims (scheduler/badges.py): each is safe to run on several replicas
+
+
+async def expire_due(
+    conn: AsyncConnection, territory_id: str, now: datetime, limit: int = 500
+) -> list[AwardRecord]:
+    """Mark awards whose validity ended as expired, once: the conditional UPDATE is the claim
+    (a concurrent run waits on the row locks, then finds ``expired_at`` set and skips them)."""
+    due = (
+        select(badge_awards.c.id)
+        .where(
+            badge_awards.c.valid_until <= now,
+            badge_awards.c.expired_at.is_(None),
+            badge_awards.c.revoked_at.is_(None),
+        )
+        .order_by(badge_awards.c.valid_until)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        update(badge_awards)
+        .where(badge_awards.c.id.in_(due), badge_awards.c.expired_at.is_(None))
+        .values(expired_at=now)
+        .returning(*_AWARD)
+    )
+    expired = [_award(territory_id, row) for row in rows]
+    for award in expired:
+        await record_history(conn, award, "expired", reason="", actor=None)
+    return expired
+
+
+async def expiring(
+    conn: AsyncConnection, territory_id: str, now: datetime, horizon: timedelta
+) -> list[AwardRecord]:
+    """Valid awards that end within ``horizon``: the candidates for renewal notices."""
+    rows = await conn.execute(
+        select(*_AWARD).where(
+            badge_awards.c.valid_until > now,
+            badge_awards.c.valid_until <= now + horizon,
+            badge_awards.c.revoked_at.is_(None),
+        )
+    )
+    return [_award(territory_id, row) for row in rows]
+
+
+async def claim_notice(
+    conn: AsyncConnection, award: AwardRecord, *, send: int, skip: Sequence[int]
+) -> bool:
+    """Claim the renewal notice ``send`` days before this validity's end, and mark the earlier
+    notices ``skip`` as passed; True when ``send`` was not claimed before (send it now)."""
+    assert award.valid_until is not None
+    claims = badge_notice_claims
+    for days in skip:
+        await conn.execute(
+            pg_insert(claims)
+            .values(award_id=award.id, days_before=days, valid_until=award.valid_until, sent=False)
+            .on_conflict_do_nothing()
+        )
+    claimed = await conn.execute(
+        pg_insert(claims)
+        .values(award_id=award.id, days_before=send, valid_until=award.valid_until, sent=True)
+        .on_conflict_do_nothing()
+        .returning(claims.c.award_id)
+    )
+    return claimed.first() is not None
+
+
+async def definitions_with_rules(conn: AsyncConnection, home: str) -> list[DefinitionRecord]:
+    t = tables(home)
+    rows = await conn.execute(
+        select(*_definition_columns(t))
+        .select_from(_current(t))
+        .where(func.jsonb_array_length(t.versions.c.rules) > 0)
+    )
+    return [_definition(home, row) for row in rows]
+
+
+async def count_rule_events(
+    conn: AsyncConnection, definition: DefinitionRecord
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Record, once per event, the territory's outbox events a rule of ``definition`` counts
+    (those naming an account of the territory in ``payload.user_id``); returns the counts per
+    event type of each person who gained one now. An event seen twice counts once."""
+    types = sorted({rule.event for rule in definition.rules})
+    person = func.cast(outbox.c.envelope["payload"]["user_id"].astext, UUID(as_uuid=True))
+    counted = (
+        select(
+            outbox.c.id,
+            literal(definition.ref.home),
+            literal(definition.ref.id),
+            person,
+            outbox.c.envelope["type"].astext,
+        )
+        .select_from(outbox.join(users, users.c.id == person))
+        .where(outbox.c.envelope["type"].astext.in_(types))
+    )
+    e = badge_rule_events.c
+    inserted = await conn.execute(
+        pg_insert(badge_rule_events)
+        .from_select(["event_id", "badge_home", "badge_id", "user_id", "event_type"], counted)
+        .on_conflict_do_nothing()
+        .returning(e.user_id)
+    )
+    people = sorted({row[0] for row in inserted})
+    if not people:
+        return {}
+    rows = await conn.execute(
+        select(e.user_id, e.event_type, func.count())
+        .where(
+            e.badge_home == definition.ref.home,
+            e.badge_id == definition.ref.id,
+            e.user_id.in_(people),
+        )
+        .group_by(e.user_id, e.event_type)
+    )
+    found: dict[uuid.UUID, dict[str, int]] = {p: {} for p in people}
+    for user_id, event_type, count in rows:
+        found[user_id][event_type] = int(count)
     return found

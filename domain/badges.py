@@ -395,6 +395,17 @@ CODE_OF_CONDUCT = CoreBadge(
     validity_days=365,
 )
 
+CORE_NAMESPACE = uuid.UUID("5b1f2d0e-8c4e-4e0b-9a55-6f0c1c0b0ad9")
+
+
+def core_badge_ref(home: str, key: str) -> BadgeRef:
+    """A core badge's reference, the same in every database: its id derives from home and key,
+    so provisioning is idempotent and the Code of Conduct is known without a lookup."""
+    return BadgeRef(home, uuid.uuid5(CORE_NAMESPACE, f"{home}:{key}"))
+
+
+CODE_OF_CONDUCT_REF = core_badge_ref(GLOBAL_HOME, CODE_OF_CONDUCT.key)
+
 TERRITORY_CORE_BADGES: tuple[CoreBadge, ...] = (
     CoreBadge(
         key="basic_learner",

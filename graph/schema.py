@@ -9,6 +9,7 @@ import strawberry.federation
 from graphql import GraphQLError, Node, SchemaDefinitionNode, TypeDefinitionNode, parse
 from strawberry.extensions import ParserCache, SchemaExtension
 
+from graph.code_of_conduct import CodeOfConductGate
 from graph.errors import ErrorCodes
 from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
@@ -17,6 +18,7 @@ from graph.server.policy import Policy
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.badges import BadgeAwardMutations, BadgeMutations, BadgeQueries
+from resolvers.code_of_conduct import CodeOfConductMutations, CodeOfConductQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
@@ -38,6 +40,7 @@ class Query(
     ProfileQueries,
     FederationQueries,
     BadgeQueries,
+    CodeOfConductQueries,
 ):
     pass
 
@@ -55,6 +58,7 @@ class Mutation(
     CommunityMutations,
     BadgeMutations,
     BadgeAwardMutations,
+    CodeOfConductMutations,
 ):
     pass
 
@@ -101,6 +105,7 @@ def build_schema(
             lambda: ParserCache(maxsize=1024),
             lambda: DocumentLimits(policy),
             RejectRefusedToken,
+            CodeOfConductGate,
         ],
     )
 

@@ -357,7 +357,11 @@ class BadgeMutations:
         "a prerequisite of another territory, an unknown rule event.",
         permission_classes=[IsAuthenticated],
     )
-    async def create_badge(self, info: Info, input: CreateBadgeInput) -> CreateBadgePayload:
+    async def create_badge(
+        self,
+        info: Info,
+        input: Annotated[CreateBadgeInput, strawberry.argument(description="The badge to define.")],
+    ) -> CreateBadgePayload:
         home, community = await _home_of(info, input.level, input.territory, input.community)
         if not await _may_manage(info, input.level, home, community):
             raise Forbidden("You may not define badges here.")
@@ -395,7 +399,13 @@ class BadgeMutations:
         "BAD_USER_INPUT as for `createBadge`.",
         permission_classes=[IsAuthenticated],
     )
-    async def update_badge(self, info: Info, input: UpdateBadgeInput) -> UpdateBadgePayload:
+    async def update_badge(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateBadgeInput, strawberry.argument(description="The badge and the fields to change.")
+        ],
+    ) -> UpdateBadgePayload:
         ref = _badge_ref(input.id, field="id")
         current = await badge_access.definition(info, ref)
         if current is None:
@@ -558,7 +568,13 @@ class BadgeAwardMutations:
         "long reason.",
         permission_classes=[IsAuthenticated],
     )
-    async def award_badge(self, info: Info, input: AwardBadgeInput) -> AwardBadgePayload:
+    async def award_badge(
+        self,
+        info: Info,
+        input: Annotated[
+            AwardBadgeInput, strawberry.argument(description="The badge, the recipient and why.")
+        ],
+    ) -> AwardBadgePayload:
         ref = _badge_ref(input.badge, field="badge")
         holder = person_of(input.recipient, field="recipient")
         reason = _reason(input.reason)
@@ -586,7 +602,11 @@ class BadgeAwardMutations:
         permission_classes=[IsAuthenticated],
     )
     async def revoke_badge_award(
-        self, info: Info, input: RevokeBadgeAwardInput
+        self,
+        info: Info,
+        input: Annotated[
+            RevokeBadgeAwardInput, strawberry.argument(description="The award and why.")
+        ],
     ) -> RevokeBadgeAwardPayload:
         territory_id, award_id = key_of(input.award, "BadgeAward", field="award")
         reason = _reason(input.reason)

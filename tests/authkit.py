@@ -21,7 +21,7 @@ from db.engines import Database
 from db.invitations import create_invitation
 from db.models import audit_log, invitation_tokens, user_identities, users
 from domain.accounts import secret_hash
-from domain.badges import GLOBAL_HOME, BadgeLevel, BadgeRef, Permission
+from domain.badges import CODE_OF_CONDUCT_REF, GLOBAL_HOME, BadgeLevel, BadgeRef, Permission
 from domain.roles import Role
 from graph import ids
 from tests.conftest import CHECKOUT, MAIN_DSN, ON_SECOND
@@ -148,6 +148,7 @@ async def new_account(
     username = unique()
     body = await register(client, token, username)
     assert "errors" not in body, body
+    await accept_code_of_conduct(db, body["data"]["register"]["id"])
     logged = await login(client, username, territory=territory)
     assert "errors" not in logged, logged
     result: dict[str, Any] = logged["data"]["login"]
@@ -189,12 +190,21 @@ async def invite(
 
 
 async def account(
-    client: httpx.AsyncClient, db: Database, territory: str, role: str = "member"
+    client: httpx.AsyncClient,
+    db: Database,
+    territory: str,
+    role: str = "member",
+    *,
+    code_of_conduct: bool = True,
 ) -> dict[str, Any]:
+    """A registered, logged-in account; it has accepted the Code of Conduct (before logging
+    in, so its token says so) unless ``code_of_conduct`` is False."""
     token = await invite(db, territory, role=role)
     username = unique()
     body = await register(client, token, username)
     assert "errors" not in body, body
+    if code_of_conduct:
+        await accept_code_of_conduct(db, body["data"]["register"]["id"])
     logged = await login(client, username, territory=territory)
     assert "errors" not in logged, logged
     result: dict[str, Any] = logged["data"]["login"]
@@ -320,5 +330,19 @@ async def award_badge(
 
 def account_key(logged: dict[str, Any]) -> tuple[str, uuid.UUID]:
     """(territory, user id) of an ``account()``/``new_account()`` result."""
-    key = ids.decode(logged["user"]["id"])
+    return _user_key(logged["user"]["id"])
+
+
+async def accept_code_of_conduct(
+    db: Database, user: str | tuple[str, uuid.UUID], *, now: datetime | None = None
+) -> AwardRecord:
+    """The account (a ``User`` id, or (territory, user id)) holds a valid Code of Conduct badge
+    from ``now``: what every test account gets, since without it nearly everything is refused.
+    Tokens issued afterwards carry it."""
+    holder = user if isinstance(user, tuple) else _user_key(user)
+    return await award_badge(db, holder, CODE_OF_CONDUCT_REF, now=now)
+
+
+def _user_key(user_id: str) -> tuple[str, uuid.UUID]:
+    key = ids.decode(user_id)
     return key.territory_id, uuid.UUID(key.key)

@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     # Events a live subscriber may have waiting; past it that subscriber alone is dropped.
     events_subscriber_queue_size: int = Field(default=256, ge=1)
 
+    # --- the scheduler (scheduler/: badge expiry, renewal notices, rule sweeps, other areas' jobs).
+    # Run it in every API process; false when `unityplan scheduler` runs alone. Replicas are safe:
+    # every job claims before it acts.
+    scheduler: bool = True
+    # Seconds between checks for due jobs (each job has its own interval).
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0)
+
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # One JSON object per line (production, log shippers) or readable text (a terminal).

@@ -27,6 +27,7 @@ from domain.clock import Clock, utc_now
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
+from graph import ids
 from graph.context import Context, SharedChecks
 from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
@@ -40,6 +41,7 @@ from graph.server.policy import Policy, policy
 from graph.server.runtime import tune_gc
 from graph.server.transport import Transport
 from graph.server.websocket import TransportWSHandler
+from scheduler.runtime import start_scheduler
 from unityplan.settings import Settings, get_settings
 
 
@@ -162,14 +164,21 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         tune_gc(settings.gc_gen0_threshold)
         # Never waits for NATS: the API serves (and mutations commit to the outbox) while it is
-        # down. The relay runs here unless EVENTS_RELAY=false.
+        # down. The relay runs here unless EVENTS_RELAY=false, the scheduler unless SCHEDULER=false.
         events = await start_events(settings)
         _app.state.events = events
         graphql.fanout = events.fanout
+        jobs = (
+            start_scheduler(settings, node_id=ids.encode, clock=clock)
+            if settings.scheduler
+            else None
+        )
         try:
             yield
         finally:
             graphql.fanout = None
+            if jobs is not None:
+                await jobs.stop()
             await events.stop()
             observe.shutdown()
             await redis.aclose()

@@ -315,3 +315,17 @@ class UserBadges(PersonKey):
     async def permissions(self, info: Info) -> list[PermissionGrant]:
         perms = await badge_access.permissions_of(info, (self.territory_code, self.user_id))
         return permission_grants(perms)
+
+
+@strawberry.type(description="The Code of Conduct every active account accepts, yearly.")
+class CodeOfConduct:
+    version: int = strawberry.field(description="The text's version; accept this number.")
+    language: str = strawberry.field(
+        description="The language of `text` (BCP 47 primary tag): the one asked for, or `en` "
+        "when it has no translation."
+    )
+    text: str = strawberry.field(description="The text, with line breaks.")
+    languages: list[str] = strawberry.field(description="Languages this version is written in.")
+    current_version: int = strawberry.field(
+        description="The version `acceptCodeOfConduct` takes now."
+    )

@@ -28,7 +28,7 @@ from sqlalchemy import insert
 from db.engines import Database
 from db.models import communities, community_memberships
 from graph import ids
-from tests.authkit import account, call, codes, server_of
+from tests.authkit import account, award_badge, call, codes, define_badge, server_of
 
 VIEWERS = ("anonymous", "dk_member", "dk_moderator", "dk_manager", "global_admin", "se_member")
 TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server), no (main)
@@ -41,26 +41,28 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
+# awards:      seen = node(id:) returns the target's BadgeAward (a badge of their territory)
+#              -    = node(id:) is NOT_FOUND: awards are seen by whoever sees the account
 TABLE = """
-viewer        target  user  profile  members  invitations
-anonymous     dk      -     -        null     UNAUTHENTICATED
-anonymous     se      -     -        null     UNAUTHENTICATED
-anonymous     no      -     -        null     UNAUTHENTICATED
-dk_member     dk      -     seen     seen     FORBIDDEN
-dk_member     se      -     -        null     FORBIDDEN
-dk_member     no      -     -        null     FORBIDDEN
-dk_moderator  dk      seen  seen     seen     FORBIDDEN
-dk_moderator  se      -     -        null     FORBIDDEN
-dk_moderator  no      -     -        null     FORBIDDEN
-dk_manager    dk      seen  seen     seen     list
-dk_manager    se      -     -        null     FORBIDDEN
-dk_manager    no      -     -        null     FORBIDDEN
-global_admin  dk      seen  -        hidden   list
-global_admin  se      seen  -        hidden   list
-global_admin  no      seen  -        hidden   list
-se_member     dk      -     -        null     FORBIDDEN
-se_member     se      -     seen     seen     FORBIDDEN
-se_member     no      -     -        null     FORBIDDEN
+viewer        target  user  profile  members  invitations      awards
+anonymous     dk      -     -        null     UNAUTHENTICATED  -
+anonymous     se      -     -        null     UNAUTHENTICATED  -
+anonymous     no      -     -        null     UNAUTHENTICATED  -
+dk_member     dk      -     seen     seen     FORBIDDEN        -
+dk_member     se      -     -        null     FORBIDDEN        -
+dk_member     no      -     -        null     FORBIDDEN        -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        seen
+dk_moderator  se      -     -        null     FORBIDDEN        -
+dk_moderator  no      -     -        null     FORBIDDEN        -
+dk_manager    dk      seen  seen     seen     list             seen
+dk_manager    se      -     -        null     FORBIDDEN        -
+dk_manager    no      -     -        null     FORBIDDEN        -
+global_admin  dk      seen  -        hidden   list             seen
+global_admin  se      seen  -        hidden   list             seen
+global_admin  no      seen  -        hidden   list             seen
+se_member     dk      -     -        null     FORBIDDEN        -
+se_member     se      -     seen     seen     FORBIDDEN        -
+se_member     no      -     -        null     FORBIDDEN        -
 """
 
 
@@ -86,6 +88,7 @@ class Person:
     username: str
     email: str
     community_id: str  # global id of a public community whose only member this person is
+    award_id: str  # global id of a BadgeAward the person holds
 
 
 @dataclass
@@ -114,6 +117,11 @@ async def only_member_community(db: Database, territory: str, user_key: uuid.UUI
     return ids.encode("Community", territory, str(community))
 
 
+async def an_award(db: Database, territory: str, user_key: uuid.UUID) -> str:
+    award = await award_badge(db, (territory, user_key), await define_badge(db, territory))
+    return ids.encode("BadgeAward", territory, str(award.id))
+
+
 @pytest.fixture(scope="module")
 async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
     viewer_accounts = {
@@ -138,6 +146,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
             username=user["username"],
             email=user["email"],
             community_id=await only_member_community(db, territory, key),
+            award_id=await an_award(db, territory, key),
         )
     return Cast(tokens, targets)
 
@@ -158,6 +167,7 @@ query($id: ID!) {
   node(id: $id) { ... on Community { members { nodes { role profile { id displayName } } } } }
 }"""
 INVITATIONS = "query($t: String!) { invitations(territory: $t) { id territory } }"
+AWARD = "query($id: ID!) { node(id: $id) { ... on BadgeAward { id status } } }"
 
 
 async def observe_user(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
@@ -229,6 +239,14 @@ async def observe_invitations(client: httpx.AsyncClient, token: str | None, terr
     return "list"
 
 
+async def observe_award(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, AWARD, {"id": person.award_id}, token)
+    if codes(body) == ["NOT_FOUND"]:
+        return "-"
+    assert body["data"] == {"node": {"id": person.award_id, "status": "VALID"}}, body
+    return "seen"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -244,5 +262,6 @@ async def test_authorization_table(
         "profile": await observe_profile(auth_client, token, person),
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
+        "awards": await observe_award(auth_client, token, person),
     }
     assert observed == expected

@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert
 from db.badges import new_id
 from db.engines import Database
 from db.models import badge_awards, users
-from domain.badges import BadgeRef, Permission
+from domain.badges import CODE_OF_CONDUCT_REF, BadgeRef, Permission
 from graph import ids
 from tests.authkit import account, award_badge, call, define_badge, server_of
 from tests.conftest import StatementCounter
@@ -22,7 +22,7 @@ USER_BADGES = """
 query($id: ID!, $all: Boolean!, $after: String) {
   node(id: $id) {
     ... on User {
-      badges(first: 2, after: $after, includeExpired: $all) {
+      badges(first: 3, after: $after, includeExpired: $all) {
         pageInfo { hasNextPage endCursor }
         nodes {
           id status version awardedAt validUntil
@@ -55,9 +55,11 @@ async def test_user_badges_pages_and_hides_lapsed_awards(
     page = body["data"]["node"]["badges"]
     assert page["pageInfo"]["hasNextPage"] is False
     names = [n["badge"]["id"] for n in page["nodes"]]
+    # Every test account holds the Code of Conduct (tests/authkit.py), its oldest award.
     assert names == [
         ids.encode("Badge", "dk", str(posting.id)),
         ids.encode("Badge", "global", str(base.id)),
+        ids.encode("Badge", "global", str(CODE_OF_CONDUCT_REF.id)),
     ]
     newest = page["nodes"][0]
     assert newest["status"] == "VALID"

@@ -35,6 +35,10 @@ EXPECTED = {
     "role.granted",
     "role.revoked",
     "profile.updated",
+    "badge.awarded",
+    "badge.revoked",
+    "badge.expired",
+    "badge.renewal_needed",
 }
 
 
