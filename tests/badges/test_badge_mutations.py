@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
 from db.engines import Database
+from db.models import communities, community_memberships
 from domain.badges import Permission
 from graph import ids
-from tests.authkit import account, award_badge, call, codes, define_badge, fields
+from tests.authkit import (
+    account,
+    account_key,
+    award_badge,
+    call,
+    codes,
+    define_badge,
+    fields,
+    server_of,
+)
 
 CREATE = """
 mutation($i: CreateBadgeInput!) {
@@ -226,3 +238,41 @@ async def test_isolation_dk_badges_never_reach_se_accounts(
         admin["accessToken"],
     )
     assert "errors" not in body, body
+
+
+async def test_community_admins_define_and_award_their_community_badges(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    admin, member, other = [await account(client, db, "dk") for _ in range(3)]
+    community = uuid.uuid4()
+    async with db.transaction(server_of("dk"), "dk") as conn:
+        await conn.execute(
+            insert(communities).values(id=community, slug=f"cb-{community.hex[:10]}", name="CB")
+        )
+        await conn.execute(
+            insert(community_memberships).values(
+                community_id=community, user_id=account_key(admin)[1], role="admin"
+            )
+        )
+    community_id = ids.encode("Community", "dk", str(community))
+    fields_ = {"level": "COMMUNITY", "territory": "dk", "community": community_id}
+    body = await create(client, admin["accessToken"], permissions=["FORUM_MODERATE"], **fields_)
+    assert "errors" not in body, body
+    badge = body["data"]["createBadge"]["badge"]
+    assert badge["level"] == "COMMUNITY"
+    assert codes(await create(client, other["accessToken"], **fields_)) == ["FORBIDDEN"]
+    territory_wide = await create(client, admin["accessToken"], level="TERRITORY", territory="dk")
+    assert codes(territory_wide) == ["FORBIDDEN"]
+    request = {"badge": badge["id"], "recipient": member["user"]["id"], "reason": "helps out"}
+    assert codes(await call(client, AWARD, {"i": request}, other["accessToken"])) == ["FORBIDDEN"]
+    awarded = await call(client, AWARD, {"i": request}, admin["accessToken"])
+    assert "errors" not in awarded, awarded
+    perms = await call(client, PERMISSIONS, token=member["accessToken"])
+    assert perms["data"]["me"]["permissions"] == [
+        {
+            "permission": "FORUM_MODERATE",
+            "level": "COMMUNITY",
+            "territory": "dk",
+            "communityId": community_id,
+        }
+    ]

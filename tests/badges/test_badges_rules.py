@@ -8,20 +8,29 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.badges import (
+    CODE_OF_CONDUCT,
+    CODE_OF_CONDUCT_REF,
+    TERRITORY_CORE_BADGES,
+    AwardRule,
+    BadgeContent,
     BadgeLevel,
     BadgeRef,
     HeldBadge,
     Permission,
     Scope,
     can_define,
+    core_badge_ref,
     effective_permissions,
     find_cycle,
     missing_prerequisites,
     prerequisite_allowed,
     recipient_allowed,
+    validate_content,
     validate_permissions,
+    validate_prerequisites,
     validate_validity_days,
 )
+from domain.code_of_conduct import CURRENT_VERSION, TEXTS, check_accepted_version, text_of
 from domain.errors import BadUserInput
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
@@ -207,3 +216,62 @@ def test_validity_days_limits() -> None:
     for bad in (0, 3651):
         with pytest.raises(BadUserInput):
             validate_validity_days(bad)
+
+
+def test_code_of_conduct_text_and_versions() -> None:
+    assert text_of(CURRENT_VERSION, "da-DK")[0] == "da"
+    assert text_of(CURRENT_VERSION, "en")[0] == "en"
+    assert text_of(CURRENT_VERSION, "sv") == text_of(CURRENT_VERSION, "en")
+    with pytest.raises(BadUserInput):
+        text_of(CURRENT_VERSION + 1, "en")
+    assert check_accepted_version(CURRENT_VERSION) == CURRENT_VERSION
+    with pytest.raises(BadUserInput) as refused:
+        check_accepted_version(CURRENT_VERSION - 1)
+    assert refused.value.field == "version"
+    assert all({"en", "da"} <= set(texts) for texts in TEXTS.values())
+
+
+def test_core_badges_require_only_known_core_badges() -> None:
+    keys = {CODE_OF_CONDUCT.key} | {b.key for b in TERRITORY_CORE_BADGES}
+    assert keys == {
+        "code_of_conduct",
+        "basic_learner",
+        "forum_participant",
+        "content_contributor",
+        "community_member",
+    }
+    for badge in TERRITORY_CORE_BADGES:
+        assert set(badge.requires) <= keys - {badge.key}
+    assert CODE_OF_CONDUCT.validity_days == 365
+    assert core_badge_ref("dk", "basic_learner") == core_badge_ref("dk", "basic_learner")
+    assert core_badge_ref("dk", "basic_learner") != core_badge_ref("se", "basic_learner")
+    assert CODE_OF_CONDUCT_REF.home == "global"
+
+
+def test_content_rules_name_their_fields() -> None:
+    known = ["community.member_joined"]
+    ok = validate_content(BadgeContent(name="  Forum   helper ", category="Forum_1"), known)
+    assert (ok.name, ok.category) == ("Forum helper", "forum_1")
+    for content, field in (
+        (BadgeContent(name=""), "name"),
+        (BadgeContent(name="x", description="d" * 4001), "description"),
+        (BadgeContent(name="x", image="https://x"), "image"),
+        (BadgeContent(name="x", category="a b"), "category"),
+        (BadgeContent(name="x", validity_days=0), "validityDays"),
+        (BadgeContent(name="x", rules=(AwardRule("community.member_joined", 0),)), "rules"),
+        (BadgeContent(name="x", rules=(AwardRule("no.such", 1),)), "rules"),
+    ):
+        with pytest.raises(BadUserInput) as refused:
+            validate_content(content, known)
+        assert refused.value.field == field, content
+    assert validate_content(BadgeContent(name="x", description="d" * 4000), known)
+
+
+def test_prerequisite_lists() -> None:
+    a = ref("global")
+    assert validate_prerequisites(BadgeLevel.TERRITORY, "dk", [a, a]) == (a,)
+    with pytest.raises(BadUserInput):
+        validate_prerequisites(BadgeLevel.TERRITORY, "dk", [ref("global") for _ in range(21)])
+    assert len(validate_prerequisites(BadgeLevel.TERRITORY, "dk", [ref() for _ in range(20)])) == 20
+    with pytest.raises(BadUserInput):
+        validate_prerequisites(BadgeLevel.GLOBAL, "global", [ref("dk")])
