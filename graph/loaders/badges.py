@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import badges as badge_db
-from db.badges import AwardPageKey, AwardRecord, DefinitionPageKey, DefinitionRecord
+from db.badges import (
+    AwardPageKey,
+    AwardRecord,
+    DefinitionPageKey,
+    DefinitionRecord,
+    HistoryRecord,
+)
 from domain.badges import GLOBAL_HOME
 from graph.loaders.spec import GlobalLoader, Scope, TerritoryLoader
 
@@ -60,6 +66,13 @@ async def _award_pages(
     return list(await badge_db.award_pages(conn, scope.territory_id, keys))
 
 
+async def _histories(
+    conn: AsyncConnection, scope: Scope, keys: list[uuid.UUID]
+) -> list[Sequence[HistoryRecord]]:
+    found = await badge_db.history_of(conn, keys)
+    return [found.get(k, ()) for k in keys]
+
+
 DEFINITION_BY_ID: TerritoryLoader[uuid.UUID, DefinitionRecord | None] = TerritoryLoader(
     "badges.definition_by_id", _definitions, missing=None
 )
@@ -95,3 +108,8 @@ AWARD_PAGE: TerritoryLoader[AwardPageKey, Sequence[AwardRecord]] = TerritoryLoad
 )
 """A page of a person's awards, newest first, keyed by (user, include expired, after, limit + 1,
 now)."""
+
+AWARD_HISTORY: TerritoryLoader[uuid.UUID, Sequence[HistoryRecord]] = TerritoryLoader(
+    "badges.award_history", _histories, missing=()
+)
+"""What happened to awards (awarded, renewed, revoked, expired), oldest first, by award id."""

@@ -26,7 +26,7 @@ from domain.badges import (
 )
 from graph import badge_access, ids
 from graph.context import Info
-from graph.loaders.badges import AWARD_PAGE
+from graph.loaders.badges import AWARD_HISTORY, AWARD_PAGE
 from graph.types.enums import described_enum
 from graph.types.relay import (
     After,
@@ -169,8 +169,31 @@ class Badge(Node):
         return [Badge.from_record(found[r]) for r in self.prerequisite_refs if r in found]
 
 
+@strawberry.enum(description="What happened to an award.")
+class BadgeAwardAction(Enum):
+    AWARDED = strawberry.enum_value("awarded", description="Awarded for the first time.")
+    RENEWED = strawberry.enum_value("renewed", description="Awarded again: a new validity.")
+    REVOKED = strawberry.enum_value("revoked", description="Revoked, with a reason.")
+    EXPIRED = strawberry.enum_value("expired", description="Its validity ended.")
+
+
+@strawberry.type(description="One entry of an award's history.")
+class BadgeAwardHistoryEntry:
+    action: BadgeAwardAction = strawberry.field(description="What happened.")
+    version: int = strawberry.field(description="The badge version the award was then for.")
+    valid_until: datetime | None = strawberry.field(
+        description="The end of validity it then had; null: no expiry."
+    )
+    reason: str = strawberry.field(
+        description="Why (given by who awarded or revoked it); empty for an expiry."
+    )
+    at: datetime = strawberry.field(description="When (ISO 8601, UTC).")
+
+
 @strawberry.type(description="A badge awarded to a person.")
 class BadgeAward(Node):
+    holder_territory: strawberry.Private[str]
+    key: strawberry.Private[uuid.UUID]
     badge_ref: strawberry.Private[BadgeRef]
     version: int = strawberry.field(
         description="The definition version it was (last) awarded or renewed for."
@@ -200,6 +223,8 @@ class BadgeAward(Node):
             status = BadgeAwardStatus.VALID
         return cls(
             id=strawberry.ID(ids.encode("BadgeAward", record.territory_id, str(record.id))),
+            holder_territory=record.territory_id,
+            key=record.id,
             badge_ref=record.badge,
             version=record.version,
             awarded_at=record.awarded_at,
@@ -214,6 +239,22 @@ class BadgeAward(Node):
     async def badge(self, info: Info) -> Badge | None:
         found = await badge_access.definition(info, self.badge_ref)
         return None if found is None else Badge.from_record(found)
+
+    @strawberry.field(
+        description="Everything that happened to this award, oldest first: kept for good."
+    )
+    async def history(self, info: Info) -> list[BadgeAwardHistoryEntry]:
+        loader = info.context.loaders.get(AWARD_HISTORY, self.holder_territory)
+        return [
+            BadgeAwardHistoryEntry(
+                action=BadgeAwardAction(h.action),
+                version=h.version,
+                valid_until=h.valid_until,
+                reason=h.reason,
+                at=h.at,
+            )
+            for h in await loader.load(self.key)
+        ]
 
 
 async def award_page(

@@ -186,6 +186,17 @@ async def test_renewal_keeps_awarded_at_and_revocation_has_a_reason(
     }
     twice = (await call(client, REVOKE, {"i": revoke}, token))["data"]["revokeBadgeAward"]
     assert twice["revokedNow"] is False
+    history = await call(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on BadgeAward { history { action reason } } } }",
+        {"id": first["award"]["id"]},
+        member["accessToken"],
+    )
+    assert history["data"]["node"]["history"] == [
+        {"action": "AWARDED", "reason": "first"},
+        {"action": "RENEWED", "reason": "first"},
+        {"action": "REVOKED", "reason": "broke the rules"},
+    ]
     perms = await call(client, PERMISSIONS, token=member["accessToken"])
     assert perms["data"]["me"]["permissions"] == []
 
