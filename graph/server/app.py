@@ -173,6 +173,7 @@ def create_app(
             if settings.scheduler
             else None
         )
+        _app.state.scheduler = jobs
         try:
             yield
         finally:

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert
 
 from db.badges import new_id
 from db.engines import Database
-from db.models import badge_awards, users
+from db.models import badge_award_history, badge_awards, users
 from domain.badges import CODE_OF_CONDUCT_REF, BadgeRef, Permission
 from graph import ids
 from tests.authkit import account, award_badge, call, define_badge, server_of
@@ -139,11 +139,12 @@ async def bulk_people(db: Database, territory: str, n: int, badges: list[BadgeRe
                 for p in people
             ],
         )
+        awards = [(new_id(), p, b) for p in people for b in badges]
         await conn.execute(
             insert(badge_awards),
             [
                 {
-                    "id": new_id(),
+                    "id": award,
                     "user_id": p,
                     "badge_home": b.home,
                     "badge_id": b.id,
@@ -152,9 +153,12 @@ async def bulk_people(db: Database, territory: str, n: int, badges: list[BadgeRe
                     "valid_from": now,
                     "source": "manual",
                 }
-                for p in people
-                for b in badges
+                for award, p, b in awards
             ],
+        )
+        await conn.execute(
+            insert(badge_award_history),
+            [{"award_id": award, "action": "awarded", "version": 1} for award, _, _ in awards],
         )
     return [ids.encode("User", territory, str(p)) for p in people]
 
@@ -168,7 +172,8 @@ async def drop_people(db: Database, territory: str, user_ids: list[str]) -> None
 def deep_query(user_ids: list[str]) -> tuple[str, dict[str, Any]]:
     chunks = [user_ids[i : i + 100] for i in range(0, len(user_ids), 100)]
     fields = " ".join(
-        f"c{i}: nodes(ids: $c{i}) {{ ... on User {{ id badges(first: 3) {{ nodes {{ id "
+        f"c{i}: nodes(ids: $c{i}) {{ ... on User {{ id permissions {{ permission }} "
+        "badges(first: 3) { nodes { id history { action } "
         "badge { name prerequisites { name prerequisites { name } } } } } } }"
         for i in range(len(chunks))
     )
@@ -198,9 +203,11 @@ async def test_statements_bounded_by_depth_and_territories(
         assert all(len(p["badges"]["nodes"]) == 3 for p in people)
         await drop_people(db, "dk", dk)
         await drop_people(db, "se", se)
-    # The registry; per territory the users and their award pages; per definition level (badge,
-    # prerequisites, theirs) one statement per home (global, dk, se). DataLoader may split a
-    # level's batch when its parents resolve in different ticks, never per row.
+    # The registry; per territory the users, their award pages, their histories and (for
+    # `permissions`) all their awards; the role grants of all of them; per definition level
+    # (badge, prerequisites, theirs) one statement per home (global, dk, se). DataLoader may
+    # split a level's batch when its parents resolve in different ticks, never per row.
     territories, definition_levels = 2, 3
-    bound = 1 + 2 * territories + definition_levels * (territories + 1)
+    bound = 1 + 4 * territories + 1 + definition_levels * (territories + 1)
     assert all(count <= bound for count in counts), counts
+    assert all(len(p["badges"]["nodes"][0]["history"]) == 1 for p in people)

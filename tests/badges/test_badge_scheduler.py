@@ -5,20 +5,32 @@ idempotent per event."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import uuid
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from db.engines import Database
 from db.models import badge_award_history, outbox
 from domain.badges import BadgeRef
 from graph import ids
+from graph.server.app import create_app
 from scheduler.registry import JOBS
 from scheduler.runner import Scheduler
-from tests.authkit import account, award_badge, call, define_badge, server_of
+from tests.authkit import CLI, account, award_badge, call, define_badge, server_of
+from tests.conftest import CHECKOUT, MAIN_DSN
+from tests.events.conftest import wait_for
+from unityplan.settings import Settings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Using `httpx`", UserWarning)
+    from starlette.testclient import TestClient
 
 T0 = datetime.now(UTC)
 
@@ -228,3 +240,55 @@ async def test_automatic_awards_count_each_event_once(
             )
         )
         assert awarded.scalar_one() == 1
+
+
+async def test_unityplan_scheduler_runs_alone_and_stops_on_sigterm(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """`unityplan scheduler` (the wall clock): an award that ended two days ago is announced."""
+    member = await account(client, db, "dk")
+    badge = await define_badge(db, "dk", validity_days=1)
+    award = await award_badge(db, member, badge, now=datetime.now(UTC) - timedelta(days=2))
+    env = {
+        **os.environ,
+        "DATABASE_URL": MAIN_DSN,
+        "DATABASE_SERVERS": json.dumps({"second": db.dsn("second")}),
+        "UNITYPLAN_ENV": "test",
+        "PYTHONPATH": CHECKOUT,
+        "LOG_FORMAT": "text",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        CLI,
+        "scheduler",
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def announced() -> bool:
+        return bool(await events_about(db, "dk", award.id, "badge.expired"))
+
+    try:
+        await wait_for(announced, timeout=60, interval=0.5)
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert len(await events_about(db, "dk", award.id, "badge.expired")) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx`:UserWarning")
+def test_unityplan_serve_runs_the_scheduler_unless_turned_off(
+    settings: Settings, db: Database
+) -> None:
+    """The API's lifespan starts a scheduler with every registered job, and stops it."""
+    for enabled in (True, False):
+        app = create_app(settings.model_copy(update={"scheduler": enabled}))
+        with TestClient(app):
+            running = app.state.scheduler
+            if enabled:
+                assert {job.name for job in running.scheduler.jobs} >= set(JOBS)
+                assert {"badges.expire", "badges.renewal_notices", "badges.rule_sweep"} <= set(JOBS)
+            else:
+                assert running is None
