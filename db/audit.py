@@ -35,6 +35,12 @@ class AuditAction(StrEnum):
     COMMUNITY_MEMBER_ADDED = "community.member_added"
     COMMUNITY_MEMBER_REMOVED = "community.member_removed"
     COMMUNITY_ROLE_CHANGED = "community.role_changed"
+    BADGE_DEFINED = "badge.defined"
+    BADGE_EDITED = "badge.edited"
+    BADGE_AWARDED = "badge.awarded"
+    BADGE_RENEWED = "badge.renewed"
+    BADGE_REVOKED = "badge.revoked"
+    CODE_OF_CONDUCT_ACCEPTED = "badge.code_of_conduct_accepted"
 
 
 async def record(

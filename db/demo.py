@@ -13,10 +13,12 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import badges as badge_db
 from db import communities as community_db
 from db import profiles, roles, users
 from db import territories as registry
@@ -24,7 +26,9 @@ from db.accounts.registration import invitation_grants
 from db.engines import Database
 from db.models import communities
 from db.provisioning import create_territory
+from db.territories import TerritoryRecord
 from domain.accounts import identity_hash
+from domain.badges import CODE_OF_CONDUCT, GLOBAL_HOME
 from domain.communities import CommunityRole
 from domain.passwords import hash_password
 from domain.privacy import Visibility
@@ -109,6 +113,8 @@ class DemoPerson:
     bio: str
     # (community slug in their territory, their role there)
     communities: tuple[tuple[str, CommunityRole], ...]
+    # Core badges of their territory they hold (everyone holds the Code of Conduct).
+    badges: tuple[str, ...] = ()
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -134,6 +140,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
         Visibility.TERRITORY,
         "Territory manager of Denmark (demo).",
         (("board", CommunityRole.ADMIN), ("permakultur", _M)),
+        ("basic_learner", "forum_participant", "content_contributor", "community_member"),
     ),
     DemoPerson(
         "dk",
@@ -143,6 +150,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
         Visibility.PUBLIC,
         "Grows beans on a balcony in Aarhus.",
         (("permakultur", CommunityRole.ADMIN), ("repair-cafe", _M)),
+        ("basic_learner", "forum_participant"),
     ),
     DemoPerson(
         "dk",
@@ -161,6 +169,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
         Visibility.ALL_TERRITORIES,
         "Leads a study circle on local history.",
         (("folkbildning", CommunityRole.ADMIN),),
+        ("forum_participant", "community_member"),
     ),
     DemoPerson(
         "se",
@@ -232,6 +241,35 @@ async def seed_people(db: Database, identity_key: bytes, people: Sequence[DemoPe
                 await roles.insert_identity(gconn, ihash, person.territory)
             for grant in invitation_grants(person.territory, person.role):
                 await roles.grant(gconn, ihash, grant, granted_by=None)
+        await _award_badges(db, territory, person)
+
+
+async def _award_badges(db: Database, territory: TerritoryRecord, person: DemoPerson) -> None:
+    """The Code of Conduct and the person's core badges, each unless held already."""
+    async with db.connect(MAIN_SERVER) as conn:
+        coc = await badge_db.definition_by_core_key(conn, GLOBAL_HOME, CODE_OF_CONDUCT.key)
+    now = datetime.now(UTC)
+    async with db.transaction(territory.db_server, person.territory) as conn:
+        wanted = [coc] + [
+            await badge_db.definition_by_core_key(conn, person.territory, key)
+            for key in person.badges
+        ]
+        for definition in wanted:
+            assert definition is not None, "core badges are provisioned by migrate"
+            held = await badge_db.lock_award_of(
+                conn, person.territory, person.user_id, definition.ref
+            )
+            if held is None:
+                await badge_db.grant(
+                    conn,
+                    person.territory,
+                    user_id=person.user_id,
+                    definition=definition,
+                    now=now,
+                    source="core",
+                    reason="demo",
+                    actor=None,
+                )
 
 
 async def _write_person(

@@ -19,8 +19,10 @@ from sqlalchemy.schema import CreateSchema, DropSchema
 
 from alembic import command
 from db import territories as registry
+from db.badges import ensure_core_badges
 from db.engines import Database
 from db.models import GLOBAL_SCHEMA, TERRITORY_PLACEHOLDER
+from domain.badges import GLOBAL_HOME
 from domain.territories import TerritoryStatus, schema_name
 from unityplan.settings import MAIN_SERVER
 
@@ -104,14 +106,24 @@ async def migrate_all(db: Database) -> list[str]:
     """Upgrade ``global`` and then every registered territory; returns the territories touched."""
     async with migration_lock(db):
         await upgrade_global(db)
+        async with db.transaction(MAIN_SERVER) as conn:
+            await ensure_core_badges(conn, GLOBAL_HOME)
         async with db.connect(MAIN_SERVER) as conn:
             records = await registry.all_records(conn)
         for record in records:
             await upgrade_territory(db, record.db_server, record.id)
+            await provision_core_badges(db, record.db_server, record.id)
             if record.status is TerritoryStatus.PROVISIONING:
                 async with db.transaction(MAIN_SERVER) as conn:
                     await registry.set_status(conn, record.id, TerritoryStatus.ACTIVE)
         return [r.id for r in records]
+
+
+async def provision_core_badges(db: Database, server: str, territory_id: str) -> None:
+    """The core badges every territory has (domain.badges.TERRITORY_CORE_BADGES), so a new
+    territory gets them and an existing one gains those added since; idempotent."""
+    async with db.transaction(server, territory_id) as conn:
+        await ensure_core_badges(conn, territory_id)
 
 
 async def drop_territory_schema(db: Database, server: str, territory_id: str) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from db import territories as registry
 from db.engines import Database
-from db.migrate import migration_lock, upgrade_territory
+from db.migrate import migration_lock, provision_core_badges, upgrade_territory
 from domain.errors import BadUserInput
 from domain.territories import TerritoryKind, TerritoryStatus, validate_new_territory
 from unityplan.settings import MAIN_SERVER
@@ -67,6 +67,7 @@ async def create_territory(
             if not created:
                 raise BadUserInput(f"Territory '{territory_id}' already exists.")
         await upgrade_territory(db, server, territory_id)
+        await provision_core_badges(db, server, territory_id)
         async with db.transaction(MAIN_SERVER) as conn:
             await registry.set_status(conn, territory_id, TerritoryStatus.ACTIVE)
             return (await registry.by_ids(conn, [territory_id]))[territory_id]

@@ -18,6 +18,9 @@ class Caller:
     session_id: str | None = None
     # When the access token stops being valid; a long-lived WebSocket checks it per operation.
     expires_at: datetime | None = None
+    # Until when the Code of Conduct award was valid when the token was issued (None: it was
+    # not); the gate asks the database once this has passed (graph/code_of_conduct.py).
+    code_of_conduct_until: datetime | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -54,6 +54,7 @@ class EventArea(StrEnum):
     ROLE = "role"
     PROFILE = "profile"
     NOTIFICATION = "notification"
+    BADGE = "badge"
 
 
 class MemberLeftReason(StrEnum):
@@ -328,6 +329,76 @@ class NotificationCreated(Event):
     notification_id: uuid.UUID
     user_id: uuid.UUID
     kind: NotificationKind
+
+
+class RenewalNotice(StrEnum):
+    """Days before a badge's expiry a renewal notice is sent (each once per validity)."""
+
+    DAYS_30 = "30"
+    DAYS_14 = "14"
+    DAYS_7 = "7"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeAwardEvent(Event):
+    """What every badge award event carries: the award, its holder (an account of the event's
+    territory, where the award lives) and the badge with its home (``global`` or a territory)."""
+
+    SUBJECTS = {"award_id": "BadgeAward", "user_id": "User"}
+    NOTIFICATION: ClassVar[NotificationKind]
+    award_id: uuid.UUID
+    user_id: uuid.UUID
+    badge_id: uuid.UUID
+    badge_home: TerritoryRef
+
+    def notify(self) -> tuple[Recipient, ...]:
+        # The holder hears of every change to their award (a self-award, as accepting the Code
+        # of Conduct, is dropped as the actor's own action).
+        subject = SubjectRef("BadgeAward", self.territory_id, str(self.award_id))
+        return (Recipient(self.user_id, self.territory_id, self.NOTIFICATION, subject),)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeAwarded(BadgeAwardEvent):
+    TYPE = "badge.awarded"
+    VERSION = 1
+    NOTIFICATION = NotificationKind.BADGE_AWARDED
+    DESCRIPTION = (
+        "A badge was awarded to a person, or renewed (by hand, by a rule, or by accepting the "
+        "Code of Conduct). The subject's territory is the holder's."
+    )
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeRevoked(BadgeAwardEvent):
+    TYPE = "badge.revoked"
+    VERSION = 1
+    NOTIFICATION = NotificationKind.BADGE_REVOKED
+    DESCRIPTION = "A person's badge was revoked (the reason is read through the API)."
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeExpired(BadgeAwardEvent):
+    TYPE = "badge.expired"
+    VERSION = 1
+    NOTIFICATION = NotificationKind.BADGE_EXPIRED
+    DESCRIPTION = "A person's badge reached the end of its validity without being renewed."
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BadgeRenewalNeeded(BadgeAwardEvent):
+    TYPE = "badge.renewal_needed"
+    VERSION = 1
+    NOTIFICATION = NotificationKind.BADGE_RENEWAL_NEEDED
+    DESCRIPTION = (
+        "A person's badge expires in days_before days (30, 14 or 7): each notice is sent once "
+        "per validity, a missed one once when the scheduler is back."
+    )
+    days_before: RenewalNotice
 
 
 # --- the envelope

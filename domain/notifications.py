@@ -34,6 +34,10 @@ class NotificationKind(StrEnum):
     COMMUNITY_MEMBER_ADDED = "community_member_added"
     COMMUNITY_MEMBER_REMOVED = "community_member_removed"
     COMMUNITY_ROLE_CHANGED = "community_role_changed"
+    BADGE_AWARDED = "badge_awarded"
+    BADGE_REVOKED = "badge_revoked"
+    BADGE_EXPIRED = "badge_expired"
+    BADGE_RENEWAL_NEEDED = "badge_renewal_needed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,19 @@ KINDS: Mapping[NotificationKind, KindInfo] = {
     ),
     NotificationKind.COMMUNITY_ROLE_CHANGED: KindInfo(
         NotificationEvent.COMMUNITY_MEMBERSHIP, "Someone changed your role in a community."
+    ),
+    NotificationKind.BADGE_AWARDED: KindInfo(
+        NotificationEvent.BADGE_AWARDED, "You were awarded a badge, or yours was renewed."
+    ),
+    NotificationKind.BADGE_REVOKED: KindInfo(
+        NotificationEvent.BADGE_AWARDED, "A badge of yours was revoked (the reason is on it)."
+    ),
+    NotificationKind.BADGE_EXPIRED: KindInfo(
+        NotificationEvent.BADGE_AWARDED, "A badge of yours expired without being renewed."
+    ),
+    NotificationKind.BADGE_RENEWAL_NEEDED: KindInfo(
+        NotificationEvent.BADGE_AWARDED,
+        "A badge of yours expires soon (30, 14 or 7 days): renew it to keep what it allows.",
     ),
 }
 

@@ -82,6 +82,9 @@ class AccessClaims:
     issued_at: datetime
     expires_at: datetime
     token_id: str
+    # Until when the account's Code of Conduct award is valid (claim ``coc``), as of issuing;
+    # None: no valid award then. The gate trusts it until that instant (graph/code_of_conduct.py).
+    code_of_conduct_until: datetime | None = None
 
     def caller(self) -> Caller:
         return Caller(
@@ -90,6 +93,7 @@ class AccessClaims:
             roles=frozenset(self.roles),
             session_id=str(self.session_id),
             expires_at=self.expires_at,
+            code_of_conduct_until=self.code_of_conduct_until,
         )
 
 
@@ -121,6 +125,7 @@ class KeySet:
         session_id: uuid.UUID,
         ttl: timedelta,
         now: datetime | None = None,
+        code_of_conduct_until: datetime | None = None,
     ) -> tuple[str, datetime]:
         issued = (now or datetime.now(UTC)).replace(microsecond=0)
         expires = issued + ttl
@@ -135,6 +140,8 @@ class KeySet:
             "iss": self.issuer,
             "aud": self.audience,
         }
+        if code_of_conduct_until is not None:
+            payload["coc"] = int(code_of_conduct_until.timestamp())
         token = jwt.encode(
             payload,
             self._active.private_key,
@@ -182,6 +189,16 @@ class KeySet:
                 issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
                 token_id=str(claims["jti"]),
+                code_of_conduct_until=_instant(claims.get("coc")),
             )
         except (ValueError, TypeError, KeyError, BadUserInput):
             raise Unauthenticated("Invalid access token.") from None
+
+
+def _instant(value: object) -> datetime | None:
+    """An optional epoch-seconds claim; anything but an integer is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("not an instant")
+    return datetime.fromtimestamp(value, UTC)

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 
 from db.engines import Database
 from domain.callers import Caller
+from domain.clock import Clock, utc_now
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from graph.loaders.request import Loaders
@@ -74,6 +75,8 @@ class Context:
     shared_checks: SharedChecks = field(default_factory=SharedChecks)
     # The API's public base URL (PUBLIC_URL): which credential issuers are this API's own.
     public_url: str = "http://127.0.0.1:8000"
+    # "Now" for every time rule (badge validity, the Code of Conduct gate): tests inject theirs.
+    clock: Clock = utc_now
 
     @property
     def services(self) -> AuthServices:

@@ -9,6 +9,7 @@ import strawberry.federation
 from graphql import GraphQLError, Node, SchemaDefinitionNode, TypeDefinitionNode, parse
 from strawberry.extensions import ParserCache, SchemaExtension
 
+from graph.code_of_conduct import CodeOfConductGate
 from graph.errors import ErrorCodes
 from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
@@ -17,6 +18,8 @@ from graph.server.policy import Policy
 from graph.shared_events import SharedEventExecutor
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
+from resolvers.badges import BadgeAwardMutations, BadgeMutations, BadgeQueries
+from resolvers.code_of_conduct import CodeOfConductMutations, CodeOfConductQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.credentials import CredentialQueries
 from resolvers.events import EventSubscriptions
@@ -40,6 +43,8 @@ class Query(
     ProfileQueries,
     FederationQueries,
     CredentialQueries,
+    BadgeQueries,
+    CodeOfConductQueries,
 ):
     pass
 
@@ -56,6 +61,9 @@ class Mutation(
     SocialGroupMutations,
     CommunityMutations,
     NotificationMutations,
+    BadgeMutations,
+    BadgeAwardMutations,
+    CodeOfConductMutations,
 ):
     pass
 
@@ -104,6 +112,7 @@ def build_schema(
             lambda: ParserCache(maxsize=1024),
             lambda: DocumentLimits(policy),
             RejectRefusedToken,
+            CodeOfConductGate,
         ],
     )
 

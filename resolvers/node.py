@@ -22,6 +22,7 @@ from graph.types.profiles import profile_view
 from graph.types.relay import Node
 from graph.types.territories import resolve_territory
 from resolvers.accounts import user_node
+from resolvers.badges import award_node, badge_node
 from resolvers.invitations import invitation_node
 from resolvers.notifications import notification_node
 from resolvers.profiles import social_link_node
@@ -56,6 +57,8 @@ RESOLVERS: dict[str, NodeResolver] = {
     "SocialLink": social_link_node,
     "SocialGroup": social_group_node,
     "Notification": notification_node,
+    "Badge": badge_node,
+    "BadgeAward": award_node,
 }
 
 

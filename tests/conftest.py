@@ -84,6 +84,9 @@ def settings(second_server_dsn: str) -> Settings:
         # Hundreds of accounts: argon2id at its minimal cost (tests/accounts/test_login.py and
         # test_passwords_rules.py check the standard one).
         password_hashing="minimal",
+        # Scheduled jobs would act on other tests' rows at any moment; tests/badges drives
+        # schedulers of its own with a moved clock.
+        scheduler=False,
     )
 
 

@@ -248,6 +248,34 @@ def _run_events(*, relay: bool, notifier: bool) -> None:
         asyncio.run(main())
 
 
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler alone (badge expiry, renewal notices, rule sweeps, ...) until SIGTERM.
+
+    Any number may run beside the API's own (SCHEDULER): every job claims before it acts.
+    """
+    from graph import ids
+    from graph.observability import configure_logging
+    from scheduler.runtime import start_scheduler
+
+    settings = get_settings()
+    configure_logging(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        running = start_scheduler(settings, node_id=ids.encode)
+        try:
+            await stop.wait()
+        finally:
+            await running.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
 @app.command("asyncapi")
 def print_asyncapi() -> None:
     """Print the AsyncAPI 3.0 document of the event stream (the checked-in asyncapi.yaml)."""

@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     # Seconds between sweeps for pushes held by quiet hours that are now due.
     notifications_sweep_interval_seconds: float = Field(default=15.0, gt=0)
 
+    # --- the scheduler (scheduler/: badge expiry, renewal notices, rule sweeps, other areas' jobs).
+    # Run it in every API process; false when `unityplan scheduler` runs alone. Replicas are safe:
+    # every job claims before it acts.
+    scheduler: bool = True
+    # Seconds between checks for due jobs (each job has its own interval).
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0)
+
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # One JSON object per line (production, log shippers) or readable text (a terminal).

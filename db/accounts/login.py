@@ -15,6 +15,7 @@ from db import territories as registry
 from db.accounts.core import AuthConfig, IssuedSession, active_territory
 from db.audit import AuditAction
 from db.authstate import AuthState
+from db.badges import code_of_conduct_until
 from db.engines import Database
 from db.users import Credentials, UserRecord
 from domain import passwords
@@ -120,6 +121,8 @@ async def issue(
     user: UserRecord,
     grants: list[str],
     family_id: uuid.UUID,
+    *,
+    code_of_conduct_until: datetime | None,
 ) -> IssuedSession:
     """A new refresh token of session family ``family_id`` and an access token carrying
     ``grants``: the one place both are minted (login starts a family, refresh continues it)."""
@@ -139,6 +142,7 @@ async def issue(
         roles=grants,
         session_id=family_id,
         ttl=config.access_ttl,
+        code_of_conduct_until=code_of_conduct_until,
     )
     return IssuedSession(access, expires, refresh_token, user)
 
@@ -224,9 +228,10 @@ async def login(
     await state.release([s for s in subjects if s not in matched_subjects], client_ip)
     await state.clear_accounts(matched_subjects)
     grants = await _grants(db, ihash)
+    coc_until = await code_of_conduct_until(db, user.territory_id, user.id)
     family = uuid.uuid4()
     async with db.transaction(MAIN_SERVER) as conn:
-        issued = await issue(config, conn, user, grants, family)
+        issued = await issue(config, conn, user, grants, family, code_of_conduct_until=coc_until)
         await audit.record(
             conn,
             AuditAction.LOGIN_SUCCEEDED,

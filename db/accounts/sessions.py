@@ -13,6 +13,7 @@ from db.accounts.core import AuthConfig, IssuedSession, active_territory
 from db.accounts.login import issue
 from db.audit import AuditAction
 from db.authstate import AuthState
+from db.badges import code_of_conduct_until
 from db.engines import Database
 from db.users import UserRecord
 from domain.accounts import secret_hash
@@ -50,7 +51,15 @@ async def refresh(db: Database, config: AuthConfig, state: AuthState, token: str
             else:
                 await session_db.mark_rotated(conn, row.id)
                 grants = await _grants_in(conn, row.identity_hash)
-                issued = await issue(config, conn, user, grants, row.family_id)
+                coc_until = await code_of_conduct_until(db, user.territory_id, user.id)
+                issued = await issue(
+                    config,
+                    conn,
+                    user,
+                    grants,
+                    row.family_id,
+                    code_of_conduct_until=coc_until,
+                )
     if issued is not None:
         await state.remember(str(row.family_id), row.identity_hash, grants)
         return issued

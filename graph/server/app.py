@@ -23,6 +23,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db.engines import Database
 from domain.callers import ANONYMOUS, Caller
+from domain.clock import Clock, utc_now
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
@@ -41,6 +42,7 @@ from graph.server.policy import Policy, policy
 from graph.server.runtime import tune_gc
 from graph.server.transport import Transport
 from graph.server.websocket import TransportWSHandler
+from scheduler.runtime import start_scheduler
 from unityplan.settings import Settings, get_settings
 
 
@@ -61,6 +63,7 @@ class GraphQLApp(GraphQL[Context, None]):
         auth: AuthServices | None = None,
         observe_batch: BatchObserver | None = None,
         public_url: str = "http://127.0.0.1:8000",
+        clock: Clock = utc_now,
     ) -> None:
         super().__init__(
             graphql_schema or schema,
@@ -71,6 +74,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.auth = auth
         self.observe_batch = observe_batch
         self.public_url = public_url
+        self.clock = clock
         # The process's live-event fan-out (events/fanout.py), set by the lifespan once started;
         # None where no lifespan runs (tests driving the app through httpx's ASGI transport).
         self.fanout: FanOut | None = None
@@ -104,6 +108,7 @@ class GraphQLApp(GraphQL[Context, None]):
             fanout=self.fanout,
             shared_checks=self.shared_checks,
             public_url=self.public_url,
+            clock=self.clock,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -130,9 +135,11 @@ def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
     observability: Observability | None = None,
+    clock: Clock = utc_now,
 ) -> Starlette:
     """Build the app; ``db`` may be passed in by tests that own the engines, ``observability``
-    by tests that read its metrics or spans (else it is built from the settings)."""
+    by tests that read its metrics or spans (else it is built from the settings), ``clock`` by
+    tests that move time (badge validity, the Code of Conduct gate)."""
     settings = settings or get_settings()
     owns_db = db is None
     database = db or Database(
@@ -154,6 +161,7 @@ def create_app(
         auth=auth,
         observe_batch=observe.observe_batch,
         public_url=settings.public_url,
+        clock=clock,
     )
     configure_front_door(graphql, settings, database, redis)
 
@@ -162,14 +170,22 @@ def create_app(
         tune_gc(settings.gc_gen0_threshold)
         # Never waits for NATS: the API serves (and mutations commit to the outbox) while it is
         # down. The relay runs here unless EVENTS_RELAY=false, the notifications consumer unless
-        # EVENTS_NOTIFIER=false.
+        # EVENTS_NOTIFIER=false, the scheduler unless SCHEDULER=false.
         events = await start_events(settings, node_id=ids.encode)
         _app.state.events = events
         graphql.fanout = events.fanout
+        jobs = (
+            start_scheduler(settings, node_id=ids.encode, clock=clock)
+            if settings.scheduler
+            else None
+        )
+        _app.state.scheduler = jobs
         try:
             yield
         finally:
             graphql.fanout = None
+            if jobs is not None:
+                await jobs.stop()
             await events.stop()
             observe.shutdown()
             await redis.aclose()

@@ -21,6 +21,7 @@ from strawberry.federation.schema_directives import Key, Shareable
 from strawberry.federation.types import FieldSet
 
 from graph.types.accounts import User
+from graph.types.badges import Badge, BadgeAward
 from graph.types.communities import Community
 from graph.types.invitations import Invitation
 from graph.types.notifications import Notification
@@ -40,10 +41,21 @@ ENTITY_TYPES: tuple[type, ...] = (
     SocialGroup,
     Invitation,
     Notification,
+    Badge,
+    BadgeAward,
 )
 
 Entity = Annotated[
-    Territory | Community | User | Profile | SocialLink | SocialGroup | Invitation | Notification,
+    Territory
+    | Community
+    | User
+    | Profile
+    | SocialLink
+    | SocialGroup
+    | Invitation
+    | Notification
+    | Badge
+    | BadgeAward,
     strawberry.union(
         "_Entity", description="Every type a gateway can fetch by key through `_entities`."
     ),

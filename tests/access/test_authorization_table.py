@@ -32,7 +32,7 @@ from sqlalchemy import insert
 from db.engines import Database
 from db.models import communities, community_memberships
 from graph import ids
-from tests.authkit import account, call, codes, server_of
+from tests.authkit import account, award_badge, call, codes, define_badge, server_of
 from tests.credentials.awards import issue
 from tests.notifications.conftest import envelope_of, offline_notifier
 from tests.notifications.test_notification_store import granted
@@ -54,26 +54,28 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 # notes:       seen = the target's notification by node(id:), or their notifications through
 #              their User; -    = node(id:) is NOT_FOUND and User.notifications null (or the
 #              User hidden): notifications are their owner's alone, whatever the role
+# awards:      seen = node(id:) returns the target's BadgeAward (a badge of their territory)
+#              -    = node(id:) is NOT_FOUND: awards are seen by whoever sees the account
 TABLE = """
-viewer        target  user  profile  members  invitations      credential  notes
-anonymous     dk      -     -        null     UNAUTHENTICATED  valid       -
-anonymous     se      -     -        null     UNAUTHENTICATED  valid       -
-anonymous     no      -     -        null     UNAUTHENTICATED  valid       -
-dk_member     dk      -     seen     seen     FORBIDDEN        valid       -
-dk_member     se      -     -        null     FORBIDDEN        valid       -
-dk_member     no      -     -        null     FORBIDDEN        valid       -
-dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid       -
-dk_moderator  se      -     -        null     FORBIDDEN        valid       -
-dk_moderator  no      -     -        null     FORBIDDEN        valid       -
-dk_manager    dk      seen  seen     seen     list             valid       -
-dk_manager    se      -     -        null     FORBIDDEN        valid       -
-dk_manager    no      -     -        null     FORBIDDEN        valid       -
-global_admin  dk      seen  -        hidden   list             valid       -
-global_admin  se      seen  -        hidden   list             valid       -
-global_admin  no      seen  -        hidden   list             valid       -
-se_member     dk      -     -        null     FORBIDDEN        valid       -
-se_member     se      -     seen     seen     FORBIDDEN        valid       -
-se_member     no      -     -        null     FORBIDDEN        valid       -
+viewer        target  user  profile  members  invitations      credential  notes  awards
+anonymous     dk      -     -        null     UNAUTHENTICATED  valid       -      -
+anonymous     se      -     -        null     UNAUTHENTICATED  valid       -      -
+anonymous     no      -     -        null     UNAUTHENTICATED  valid       -      -
+dk_member     dk      -     seen     seen     FORBIDDEN        valid       -      -
+dk_member     se      -     -        null     FORBIDDEN        valid       -      -
+dk_member     no      -     -        null     FORBIDDEN        valid       -      -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid       -      seen
+dk_moderator  se      -     -        null     FORBIDDEN        valid       -      -
+dk_moderator  no      -     -        null     FORBIDDEN        valid       -      -
+dk_manager    dk      seen  seen     seen     list             valid       -      seen
+dk_manager    se      -     -        null     FORBIDDEN        valid       -      -
+dk_manager    no      -     -        null     FORBIDDEN        valid       -      -
+global_admin  dk      seen  -        hidden   list             valid       -      seen
+global_admin  se      seen  -        hidden   list             valid       -      seen
+global_admin  no      seen  -        hidden   list             valid       -      seen
+se_member     dk      -     -        null     FORBIDDEN        valid       -      -
+se_member     se      -     seen     seen     FORBIDDEN        valid       -      -
+se_member     no      -     -        null     FORBIDDEN        valid       -      -
 """
 
 
@@ -101,6 +103,7 @@ class Person:
     community_id: str  # global id of a public community whose only member this person is
     credential: str  # a badge credential (VC-JWT) issued to this person
     notification_id: str  # global id of one of this person's notifications
+    award_id: str  # global id of a BadgeAward the person holds
 
 
 @dataclass
@@ -127,6 +130,11 @@ async def only_member_community(db: Database, territory: str, user_key: uuid.UUI
             )
         )
     return ids.encode("Community", territory, str(community))
+
+
+async def an_award(db: Database, territory: str, user_key: uuid.UUID) -> str:
+    award = await award_badge(db, (territory, user_key), await define_badge(db, territory))
+    return ids.encode("BadgeAward", territory, str(award.id))
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +170,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
                 await issue(db, territory, auth_settings.public_url, recipient_user_id=key)
             )[1],
             notification_id=user["notifications"]["nodes"][0]["id"],
+            award_id=await an_award(db, territory, key),
         )
     return Cast(tokens, targets)
 
@@ -191,6 +200,7 @@ query($id: ID!, $user: ID!) {
   node(id: $id) { id }
   user: node(id: $user) { ... on User { notifications { nodes { id } } unreadNotificationCount } }
 }"""
+AWARD = "query($id: ID!) { node(id: $id) { ... on BadgeAward { id status } } }"
 
 
 async def observe_user(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
@@ -282,6 +292,14 @@ async def observe_notes(client: httpx.AsyncClient, token: str | None, person: Pe
     return "-"
 
 
+async def observe_award(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, AWARD, {"id": person.award_id}, token)
+    if codes(body) == ["NOT_FOUND"]:
+        return "-"
+    assert body["data"] == {"node": {"id": person.award_id, "status": "VALID"}}, body
+    return "seen"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -299,5 +317,6 @@ async def test_authorization_table(
         "invitations": await observe_invitations(auth_client, token, target),
         "credential": await observe_credential(auth_client, token, person),
         "notes": await observe_notes(auth_client, token, person),
+        "awards": await observe_award(auth_client, token, person),
     }
     assert observed == expected

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-ADAPTERS = {"events", "files", "chat", "translations"}
+ADAPTERS = {"events", "files", "chat", "translations", "scheduler"}
 
 
 def top_level_packages() -> set[str]:

@@ -36,6 +36,10 @@ EXPECTED = {
     "role.revoked",
     "profile.updated",
     "notification.created",
+    "badge.awarded",
+    "badge.revoked",
+    "badge.expired",
+    "badge.renewal_needed",
 }
 
 

@@ -24,7 +24,8 @@ from unityplan.settings import MAIN_SERVER, Settings
 
 TERRITORIES = sorted({p.territory for p in DEMO_PEOPLE})
 ME = """{ me { username territory { code } roles { role territory } privacy { preset }
-  communities { role community { slug } } } }"""
+  communities { role community { slug } } badges { nodes { badge { coreKey } } } } }"""
+BEYOND_ME = '{ communities(territory: "dk", first: 1) { nodes { id } } }'
 
 
 async def demo_usernames(db: Database) -> set[str]:
@@ -120,6 +121,11 @@ async def test_development_start_up_creates_people_to_log_in_as(
         assert sorted((m["community"]["slug"], m["role"]) for m in found["communities"]) == sorted(
             (slug, role.name) for slug, role in person.communities
         )
+        held = {n["badge"]["coreKey"] for n in found["badges"]["nodes"]}
+        assert held == {"code_of_conduct", *person.badges}
+        # The Code of Conduct is accepted: more than `me` is open to them.
+        beyond = await call(client, BEYOND_ME, token=logged["data"]["login"]["accessToken"])
+        assert "errors" not in beyond, beyond
 
 
 @pytest.mark.usefixtures("no_demo_people")

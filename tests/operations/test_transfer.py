@@ -57,6 +57,70 @@ async def new_territory(db: Database, tid: str) -> None:
     )
 
 
+def badge_rows(
+    tid: str, holder: uuid.UUID, community: uuid.UUID, tz: timezone
+) -> dict[str, list[dict[str, Any]]]:
+    """Badge definitions (a territory's and a community's), an award with its history, a notice
+    claim and a counted rule event (the core badges provisioning wrote come along too)."""
+    own, local, award = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    when = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=tz)
+    return {
+        "badge_definitions": [
+            {"id": own, "level": "territory", "current_version": 2},
+            {"id": local, "level": "community", "community_id": community},
+        ],
+        "badge_definition_versions": [
+            {"definition_id": own, "version": 1, "name": "Old"},
+            {
+                "definition_id": own,
+                "version": 2,
+                "name": AWKWARD[:120],
+                "description": AWKWARD,
+                "permissions": ["forum.read", "forum.post"],
+                "prerequisites": [f"global:{uuid.uuid4()}"],
+                "validity_days": 30,
+                "rules": [{"event": "community.member_joined", "threshold": 2}],
+            },
+            {"definition_id": local, "version": 1, "name": "Local", "image": "ipfs://bafy"},
+        ],
+        "badge_prerequisites": [
+            {"definition_id": local, "prerequisite_home": tid, "prerequisite_id": own}
+        ],
+        "badge_awards": [
+            {
+                "id": award,
+                "user_id": holder,
+                "badge_home": tid,
+                "badge_id": own,
+                "version": 2,
+                "awarded_at": when,
+                "valid_from": when,
+                "valid_until": when + timedelta(days=30),
+                "revoked_at": when + timedelta(days=1),
+                "revoke_reason": AWKWARD[:200],
+                "source": "manual",
+                "reason": AWKWARD[:200],
+            }
+        ],
+        "badge_award_history": [
+            {"award_id": award, "action": "awarded", "version": 2, "actor": bytes(range(32))},
+            {"award_id": award, "action": "revoked", "version": 2, "reason": AWKWARD[:100]},
+        ],
+        "badge_notice_claims": [
+            {"award_id": award, "days_before": 30, "valid_until": when + timedelta(days=30)}
+        ],
+        "badge_rule_events": [
+            {
+                "event_id": uuid.uuid4(),
+                "badge_home": tid,
+                "badge_id": own,
+                "user_id": holder,
+                "event_type": "community.member_joined",
+            }
+        ],
+    }
+
+
 async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
     """Rows in EVERY template table, with the content that breaks naive dumps; returns counts."""
     alice, bob = uuid.uuid4(), uuid.uuid4()
@@ -233,13 +297,20 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
             {"award_id": uuid.uuid4(), "list_no": 2, "status_index": 131_071},
         ],
     }
+    rows.update(badge_rows(tid, alice, garden, odd_tz))
     assert set(rows) == set(TEMPLATE), "a new template table needs rows here (and in the dump)"
     tables = {t.name: t for t in territory_metadata.sorted_tables}
     async with db.transaction(server, tid) as conn:
+        # Provisioning wrote some rows already (the territory's core badges).
+        counts = {
+            name: (await conn.execute(select(func.count()).select_from(tables[name]))).scalar_one()
+            + len(rows[name])
+            for name in TEMPLATE
+        }
         for name in TEMPLATE:  # foreign-key order; one statement per row: their keys differ
             for row in rows[name]:
                 await conn.execute(insert(tables[name]).values(**row))
-    return {name: len(r) for name, r in rows.items()}
+    return counts
 
 
 async def fingerprints(db: Database, server: str, tid: str) -> dict[str, tuple[int, str]]:
@@ -539,6 +610,14 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "credential_statuses",
         # t0006_notifications
         "notifications",
+        # t0007_badges
+        "badge_definitions",
+        "badge_definition_versions",
+        "badge_prerequisites",
+        "badge_awards",
+        "badge_award_history",
+        "badge_notice_claims",
+        "badge_rule_events",
     }
 
 

@@ -8,9 +8,10 @@ import httpx
 from graphql import GraphQLObjectType
 
 from db.engines import Database
+from graph import ids
 from graph.schema import schema
 from resolvers.node import RESOLVERS
-from tests.authkit import account, call
+from tests.authkit import account, award_badge, call, define_badge
 from tests.notifications.conftest import envelope_of, offline_notifier
 from tests.notifications.test_notification_store import granted
 
@@ -90,8 +91,12 @@ async def test_node_round_trips_every_node_type(
     )["communities"]["nodes"][0]["id"]
     await offline_notifier(db).apply(envelope_of(granted(owner, "se")))
     note = _data(await call(auth_client, "{ me { notifications { nodes { id } } } }", token=token))
+    badge = await define_badge(db, "se")
+    award = await award_badge(db, owner, badge)
     samples = {
         "Notification": (note["me"]["notifications"]["nodes"][0]["id"], token),
+        "Badge": (ids.encode("Badge", "se", str(badge.id)), token),
+        "BadgeAward": (ids.encode("BadgeAward", "se", str(award.id)), token),
         "Territory": (territory["id"], None),
         "Community": (community, None),
         "User": (me["id"], token),

@@ -23,7 +23,7 @@ import pytest
 
 from db.engines import Database
 from graph.server.app import create_app
-from tests.authkit import PASSWORD, REGISTER, invite, unique
+from tests.authkit import PASSWORD, REGISTER, accept_code_of_conduct, invite, unique
 from tests.live import serve
 from unityplan.settings import Settings
 
@@ -77,6 +77,8 @@ async def test_apollo_client_and_graphql_ws_work_as_documented(base_url: str, db
             },
         )
     assert "errors" not in registered.json(), registered.text
+    # The client logs in afterwards: its token then carries the accepted Code of Conduct.
+    await accept_code_of_conduct(db, registered.json()["data"]["register"]["id"])
     env = {
         **os.environ,
         "API_URL": base_url,

@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "t0008_credentials"
-down_revision: str | None = "t0006_notifications"
+down_revision: str | None = "t0007_badges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
