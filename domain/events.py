@@ -28,6 +28,7 @@ from typing import Any, ClassVar, NewType, TypeVar, get_args, get_origin, get_ty
 from uuid_utils import compat as uuid7_source
 
 from domain.communities import CommunityRole
+from domain.files import FilePurpose
 from domain.privacy import ProfileField
 from domain.roles import Role
 from domain.territories import validate_territory_id
@@ -51,6 +52,7 @@ class EventArea(StrEnum):
     COMMUNITY = "community"
     ROLE = "role"
     PROFILE = "profile"
+    FILE = "file"
 
 
 class MemberLeftReason(StrEnum):
@@ -272,6 +274,35 @@ class ProfileUpdated(Event):
 
 
 # --- the envelope
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileUploaded(Event):
+    TYPE = "file.uploaded"
+    VERSION = 1
+    DESCRIPTION = (
+        "A person stored a new file (pinned on IPFS); its CID and type are read through the API."
+    )
+    SUBJECTS = {"file_id": "File", "owner_id": "User"}
+    file_id: uuid.UUID
+    owner_id: uuid.UUID
+    purpose: FilePurpose
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileDeleted(Event):
+    TYPE = "file.deleted"
+    VERSION = 1
+    DESCRIPTION = (
+        "A file nothing referenced any more was deleted (and unpinned unless another file has "
+        "the same content)."
+    )
+    SUBJECTS = {"file_id": "File", "owner_id": "User"}
+    file_id: uuid.UUID
+    owner_id: uuid.UUID
+    purpose: FilePurpose
 
 
 def subject_pattern(territory: str = "*", area: EventArea | None = None) -> str:

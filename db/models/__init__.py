@@ -13,6 +13,7 @@ from db.models.base import (
 from db.models.communities import communities, community_memberships
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
+from db.models.files import file_references, files
 from db.models.invitations import invitation_tokens, invitation_uses
 from db.models.profiles import (
     language_proficiencies,
@@ -31,6 +32,8 @@ __all__ = [
     "audit_log",
     "communities",
     "community_memberships",
+    "file_references",
+    "files",
     "global_metadata",
     "global_outbox",
     "invitation_tokens",
