@@ -170,6 +170,12 @@ def check_quota(used: int, adding: int, quota: int, whose: str) -> None:
         )
 
 
+def file_readable(*, is_owner: bool, reference_visible: bool) -> bool:
+    """A file is readable by its owner, and by whoever may see an object referencing it (an
+    avatar: whoever the profile shows its avatar). Unreferenced files stay private."""
+    return is_owner or reference_visible
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 

@@ -17,6 +17,7 @@ from db.engines import Database
 from domain.callers import Caller
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
+from files.storage import FileStorage
 from graph.loaders.request import Loaders
 from graph.server.auth import AuthServices
 
@@ -72,6 +73,8 @@ class Context:
     fanout: FanOut | None = None
     # Per-event authorization answers shared by this app's subscribers (resolvers/events.py).
     shared_checks: SharedChecks = field(default_factory=SharedChecks)
+    # Files on IPFS (files/storage.py): the node and the limits; None where no app built one.
+    storage: FileStorage | None = None
 
     @property
     def services(self) -> AuthServices:

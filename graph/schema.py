@@ -19,6 +19,7 @@ from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
+from resolvers.files import FileMutations
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
@@ -51,6 +52,7 @@ class Mutation(
     ProfileMutations,
     SocialGroupMutations,
     CommunityMutations,
+    FileMutations,
 ):
     pass
 

@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     file_max_archive_bytes: int = Field(default=100_000_000, ge=1)
     # Files per multipart request.
     upload_max_files: int = Field(default=1, ge=1)
-    # Where uploads are spooled while they stream in (empty: the system's temp dir + /unityplan-uploads).
+    # Where uploads are spooled while they stream in (empty: <system temp dir>/unityplan-uploads).
     upload_temp_dir: str = ""
     # Bytes a person, and a territory, may store; 0: no quota.
     file_quota_user_bytes: int = Field(default=2_000_000_000, ge=0)

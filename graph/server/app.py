@@ -26,12 +26,14 @@ from domain.callers import ANONYMOUS, Caller
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
+from files.storage import FileStorage
 from graph.context import Context, SharedChecks
 from graph.loaders.request import BatchObserver, Loaders
 from graph.observability import Observability, configure_logging
 from graph.schema import Schema, build_schema, schema
 from graph.server.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.server.csrf import cors_middleware
+from graph.server.files import serve_file
 from graph.server.frontdoor import WSLimits, configure_front_door
 from graph.server.graphiql import graphiql_html, graphiql_static_routes
 from graph.server.health import healthz, readyz
@@ -58,6 +60,7 @@ class GraphQLApp(GraphQL[Context, None]):
         graphql_schema: Schema | None = None,
         auth: AuthServices | None = None,
         observe_batch: BatchObserver | None = None,
+        storage: FileStorage | None = None,
     ) -> None:
         super().__init__(
             graphql_schema or schema,
@@ -66,6 +69,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.auth = auth
+        self.storage = storage
         self.observe_batch = observe_batch
         # The process's live-event fan-out (events/fanout.py), set by the lifespan once started;
         # None where no lifespan runs (tests driving the app through httpx's ASGI transport).
@@ -99,6 +103,7 @@ class GraphQLApp(GraphQL[Context, None]):
             rate_wait=rate_wait,
             fanout=self.fanout,
             shared_checks=self.shared_checks,
+            storage=self.storage,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -141,6 +146,7 @@ def create_app(
     graphiql = front_door.graphiql
     observe = observability or Observability.from_settings(settings)
     observe.attach(database)
+    storage = FileStorage.from_settings(settings)
     graphql = GraphQLApp(
         database,
         graphiql=graphiql,
@@ -148,6 +154,7 @@ def create_app(
         graphql_schema=build_schema(front_door, observe.schema_extensions()),
         auth=auth,
         observe_batch=observe.observe_batch,
+        storage=storage,
     )
     configure_front_door(graphql, settings, database, redis)
 
@@ -165,6 +172,7 @@ def create_app(
             graphql.fanout = None
             await events.stop()
             observe.shutdown()
+            await storage.node.close()
             await redis.aclose()
             if owns_db:
                 await database.dispose()
@@ -174,6 +182,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+            Route("/files/{cid}", serve_file, methods=["GET", "HEAD"]),
             # Every method reaches graph.server.transport, which answers a coded 405 for the others.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
@@ -189,6 +198,8 @@ def create_app(
     app.state.redis = redis
     app.state.auth = auth
     app.state.observability = observe
+    app.state.storage = storage
+    app.state.graphql = graphql
     return app
 
 

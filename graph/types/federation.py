@@ -22,6 +22,7 @@ from strawberry.federation.types import FieldSet
 
 from graph.types.accounts import User
 from graph.types.communities import Community
+from graph.types.files import File
 from graph.types.invitations import Invitation
 from graph.types.profiles import Profile, SocialLink
 from graph.types.relay import PageInfo
@@ -38,6 +39,7 @@ ENTITY_TYPES: tuple[type, ...] = (
     SocialLink,
     SocialGroup,
     Invitation,
+    File,
 )
 
 Entity = Annotated[
