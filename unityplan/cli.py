@@ -128,7 +128,8 @@ StateDir = Annotated[Path, typer.Option(help="Where embedded services keep their
 
 
 def _ensure_services(state_dir: Path) -> ServiceUrls:
-    """Services named by DATABASE_URL / NATS_URL / REDIS_URL (or the default ports), else ours."""
+    """Services named by DATABASE_URL / NATS_URL / REDIS_URL / IPFS_URL (or the default ports),
+    else ours."""
     from unityplan.devservices import ensure_services
 
     return ensure_services(
@@ -136,6 +137,7 @@ def _ensure_services(state_dir: Path) -> ServiceUrls:
         database_url=os.environ.get("DATABASE_URL"),
         nats_url=os.environ.get("NATS_URL"),
         redis_url=os.environ.get("REDIS_URL"),
+        ipfs_url=os.environ.get("IPFS_URL"),
     )
 
 
@@ -149,6 +151,7 @@ def dev(state_dir: StateDir = Path(".run")) -> None:
         DATABASE_URL=urls.database_url if explicit_database else _with_database(urls.database_url),
         NATS_URL=urls.nats_url,
         REDIS_URL=urls.redis_url,
+        IPFS_URL=urls.ipfs_url,
     )
     get_settings.cache_clear()
     settings = get_settings()
@@ -190,6 +193,7 @@ def services(state_dir: StateDir = Path(".run")) -> None:
     typer.echo(f"DATABASE_URL={urls.database_url}")
     typer.echo(f"NATS_URL={urls.nats_url}")
     typer.echo(f"REDIS_URL={urls.redis_url}")
+    typer.echo(f"IPFS_URL={urls.ipfs_url}")
 
 
 def _with_database(dsn: str) -> str:
