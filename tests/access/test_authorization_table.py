@@ -12,7 +12,9 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
   of the owner's territory see it; roles do not widen it, so a global admin does not;
 * ``Community.members`` lists to accounts of the community's territory and to global admins;
   each member's profile is still their privacy's to show;
-* ``invitations(territory:)`` answers the territory's managers and global admins.
+* ``invitations(territory:)`` answers the territory's managers and global admins;
+* a ``File`` used as an avatar is seen by whoever the profile shows its avatar (here: as the
+  profile), through ``node`` and ``GET /files`` alike.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from db.engines import Database
-from db.models import communities, community_memberships
+from db.models import communities, community_memberships, file_references, files, profiles
 from graph import ids
 from tests.authkit import account, call, codes, server_of
 
@@ -41,26 +43,28 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
+# file:        seen = node(id:) returns the target's avatar File and GET /files serves it
+#              -    = node(id:) is NOT_FOUND and GET /files answers 404
 TABLE = """
-viewer        target  user  profile  members  invitations
-anonymous     dk      -     -        null     UNAUTHENTICATED
-anonymous     se      -     -        null     UNAUTHENTICATED
-anonymous     no      -     -        null     UNAUTHENTICATED
-dk_member     dk      -     seen     seen     FORBIDDEN
-dk_member     se      -     -        null     FORBIDDEN
-dk_member     no      -     -        null     FORBIDDEN
-dk_moderator  dk      seen  seen     seen     FORBIDDEN
-dk_moderator  se      -     -        null     FORBIDDEN
-dk_moderator  no      -     -        null     FORBIDDEN
-dk_manager    dk      seen  seen     seen     list
-dk_manager    se      -     -        null     FORBIDDEN
-dk_manager    no      -     -        null     FORBIDDEN
-global_admin  dk      seen  -        hidden   list
-global_admin  se      seen  -        hidden   list
-global_admin  no      seen  -        hidden   list
-se_member     dk      -     -        null     FORBIDDEN
-se_member     se      -     seen     seen     FORBIDDEN
-se_member     no      -     -        null     FORBIDDEN
+viewer        target  user  profile  members  invitations      file
+anonymous     dk      -     -        null     UNAUTHENTICATED  -
+anonymous     se      -     -        null     UNAUTHENTICATED  -
+anonymous     no      -     -        null     UNAUTHENTICATED  -
+dk_member     dk      -     seen     seen     FORBIDDEN        seen
+dk_member     se      -     -        null     FORBIDDEN        -
+dk_member     no      -     -        null     FORBIDDEN        -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        seen
+dk_moderator  se      -     -        null     FORBIDDEN        -
+dk_moderator  no      -     -        null     FORBIDDEN        -
+dk_manager    dk      seen  seen     seen     list             seen
+dk_manager    se      -     -        null     FORBIDDEN        -
+dk_manager    no      -     -        null     FORBIDDEN        -
+global_admin  dk      seen  -        hidden   list             -
+global_admin  se      seen  -        hidden   list             -
+global_admin  no      seen  -        hidden   list             -
+se_member     dk      -     -        null     FORBIDDEN        -
+se_member     se      -     seen     seen     FORBIDDEN        seen
+se_member     no      -     -        null     FORBIDDEN        -
 """
 
 
@@ -86,6 +90,7 @@ class Person:
     username: str
     email: str
     community_id: str  # global id of a public community whose only member this person is
+    avatar: tuple[str, str]  # (File global id, CID) of the person's avatar
 
 
 @dataclass
@@ -114,6 +119,36 @@ async def only_member_community(db: Database, territory: str, user_key: uuid.UUI
     return ids.encode("Community", territory, str(community))
 
 
+async def avatar_file(db: Database, territory: str, user_key: uuid.UUID) -> tuple[str, str]:
+    """An avatar row and its reference, written directly (no IPFS call needs it: access is
+    decided before the node is asked)."""
+    file_key = uuid.uuid4()
+    cid = "bafkreibvv4wrl266jvt3fflj5qmxjhubhr3paiugv7c2fkmhdqv7xwvlgi"
+    async with db.transaction(server_of(territory), territory) as conn:
+        await conn.execute(
+            insert(files).values(
+                id=file_key,
+                owner_id=user_key,
+                purpose="avatar",
+                cid=cid,
+                media_type="image/png",
+                size=1,
+                filename="me.png",
+            )
+        )
+        await conn.execute(
+            insert(file_references).values(
+                file_id=file_key, kind="profile.avatar", object_id=user_key
+            )
+        )
+        await conn.execute(
+            update(profiles)
+            .where(profiles.c.user_id == user_key)
+            .values(avatar_ref=f"file:{file_key}")
+        )
+    return ids.encode("File", territory, str(file_key)), cid
+
+
 @pytest.fixture(scope="module")
 async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
     viewer_accounts = {
@@ -138,6 +173,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
             username=user["username"],
             email=user["email"],
             community_id=await only_member_community(db, territory, key),
+            avatar=await avatar_file(db, territory, key),
         )
     return Cast(tokens, targets)
 
@@ -229,6 +265,19 @@ async def observe_invitations(client: httpx.AsyncClient, token: str | None, terr
     return "list"
 
 
+async def observe_file(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    file_id, cid = person.avatar
+    body = await call(client, "query($id: ID!) { node(id: $id) { id } }", {"id": file_id}, token)
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    served = await client.head(f"/files/{cid}", params={"id": file_id}, headers=headers)
+    if codes(body) == ["NOT_FOUND"]:
+        assert served.status_code == 404, served
+        return "-"
+    assert body["data"]["node"] == {"id": file_id}, body
+    assert served.status_code == 200, served
+    return "seen"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -244,5 +293,6 @@ async def test_authorization_table(
         "profile": await observe_profile(auth_client, token, person),
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
+        "file": await observe_file(auth_client, token, person),
     }
     assert observed == expected
