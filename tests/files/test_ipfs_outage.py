@@ -35,9 +35,24 @@ class Relay:
         parts = urlsplit(target)
         self.host, self.target_port = parts.hostname or "127.0.0.1", parts.port or 5001
         self.port = free_port()
-        self.mode = "forward"
+        self._mode = "forward"
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         self.server: asyncio.Server | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        """``forward`` or ``hang`` (a hung node: open connections go silent too)."""
+        self._mode = value
+        if value == "hang":
+            self.flowing.clear()
+        else:
+            self.flowing.set()
 
     @property
     def url(self) -> str:
@@ -76,8 +91,7 @@ class Relay:
     async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while chunk := await source.read(65536):
-                while self.mode == "hang":  # a hung node: open connections go silent too
-                    await asyncio.sleep(0.05)
+                await self.flowing.wait()
                 sink.write(chunk)
                 await sink.drain()
         sink.close()
