@@ -6,7 +6,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from starlette.requests import Request
@@ -17,9 +17,11 @@ from db.engines import Database
 from domain.callers import Caller
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
-from files.storage import FileStorage
 from graph.loaders.request import Loaders
 from graph.server.auth import AuthServices
+
+if TYPE_CHECKING:
+    from files.storage import FileStorage
 
 
 class SharedChecks:

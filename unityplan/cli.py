@@ -396,3 +396,27 @@ def documents_register(
         state = "registered" if c.sha256 in new else "already registered"
         typer.echo(f"sha256:{c.sha256}\t{c.name}\t{state}")
     typer.echo(f"{len(new)} new, {len(candidates) - len(new)} already registered", err=True)
+
+
+files_app = typer.Typer(help="Files on IPFS.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
+
+
+@files_app.command("collect")
+def files_collect() -> None:
+    """One collection pass: delete files nothing references (past the grace period) and unpin
+    their CIDs unless another territory stores them; safe to run on several replicas at once."""
+    from files.collection import collect_once
+    from files.storage import FileStorage
+    from graph import ids
+
+    storage = FileStorage.from_settings(get_settings())
+
+    async def work(db: Database) -> None:
+        try:
+            report = await collect_once(db, storage, ids.encode)
+        finally:
+            await storage.node.close()
+        typer.echo(f"deleted {report.deleted} files, unpinned {len(report.unpinned)} CIDs")
+
+    _run(work)

@@ -14,6 +14,7 @@ node is degraded-only for the same reason: without it uploads and file downloads
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import nats
 from redis.asyncio import Redis
@@ -21,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from db.engines import Database
-from files.storage import FileStorage
+
+if TYPE_CHECKING:
+    from files.storage import FileStorage
 
 PROBE_TIMEOUT = 2.0
 

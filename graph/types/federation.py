@@ -43,7 +43,7 @@ ENTITY_TYPES: tuple[type, ...] = (
 )
 
 Entity = Annotated[
-    Territory | Community | User | Profile | SocialLink | SocialGroup | Invitation,
+    Territory | Community | User | Profile | SocialLink | SocialGroup | Invitation | File,
     strawberry.union(
         "_Entity", description="Every type a gateway can fetch by key through `_entities`."
     ),

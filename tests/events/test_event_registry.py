@@ -35,6 +35,8 @@ EXPECTED = {
     "role.granted",
     "role.revoked",
     "profile.updated",
+    "file.uploaded",
+    "file.deleted",
 }
 
 

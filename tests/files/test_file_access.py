@@ -10,6 +10,7 @@ import pytest
 
 from db.engines import Database
 from tests.authkit import account, call, codes
+from tests.conftest import StatementCounter
 from tests.files import png, upload, uploaded
 
 SET_AVATAR = """
@@ -161,3 +162,23 @@ async def test_range_requests(client: httpx.AsyncClient, db: Database) -> None:
     beyond = await get(f"bytes={len(text)}-")
     assert beyond.status_code == 416
     assert beyond.headers["content-range"] == f"bytes */{len(text)}"
+
+
+async def test_avatars_under_many_profiles_cost_no_more_statements(
+    client: httpx.AsyncClient, db: Database, statements: StatementCounter
+) -> None:
+    people = [await avatar_of(client, db, "dk") for _ in range(6)]
+    viewer = (await account(client, db, "dk"))["accessToken"]
+    query = (
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Profile { avatar { id url "
+        "variants { variant url } owner { id } } } } }"
+    )
+
+    async def count(group: list[dict[str, Any]]) -> int:
+        before = statements.count
+        body = await call(client, query, {"ids": [p["profile"] for p in group]}, viewer)
+        shown = [n["avatar"]["id"] for n in body["data"]["nodes"]]
+        assert shown == [p["file"]["id"] for p in group], body
+        return statements.count - before
+
+    assert await count(people[:2]) == await count(people)

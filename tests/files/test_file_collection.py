@@ -16,7 +16,7 @@ from db.models import files, outbox
 from files.collection import collect_once
 from files.storage import FileStorage
 from graph import ids
-from tests.authkit import account, call, server_of
+from tests.authkit import account, call, cli, server_of
 from tests.files import key_of, png, upload, uploaded
 from unityplan.settings import Settings
 
@@ -111,3 +111,9 @@ async def test_replicas_collect_each_file_once(
         assert not await exists(db, "dk", file["id"])
         assert await deleted_events(db, "dk", file["id"]) == 1
     assert sum(r.deleted for r in reports) >= len(made)
+
+
+async def test_the_cli_runs_one_pass(db: Database) -> None:
+    status, out, err = await cli(db, "files", "collect")
+    assert status == 0, err
+    assert out.startswith("deleted ")

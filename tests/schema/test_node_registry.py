@@ -11,6 +11,7 @@ from db.engines import Database
 from graph.schema import schema
 from resolvers.node import RESOLVERS
 from tests.authkit import account, call
+from tests.files import upload, uploaded
 
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
 
@@ -82,6 +83,7 @@ async def test_node_round_trips_every_node_type(
     )
     invitation = created["createInvitation"]["invitation"]["id"]
     me = _data(await call(auth_client, "{ me { id profile { id } } }", token=token))["me"]
+    file = uploaded(await upload(auth_client, token, b"a note\n"))["file"]["id"]
     territory = _data(await call(auth_client, '{ territory(id: "se") { id } }'))["territory"]
     community = _data(
         await call(auth_client, '{ communities(territory: "se", first: 1) { nodes { id } } }')
@@ -94,6 +96,7 @@ async def test_node_round_trips_every_node_type(
         "SocialLink": (link, token),
         "SocialGroup": (group, token),
         "Invitation": (invitation, boss),
+        "File": (file, token),
     }
     assert set(samples) == _node_types(), "a new Node type needs a sample here"
     for type_name, (node_id, viewer) in samples.items():
