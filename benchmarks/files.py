@@ -84,6 +84,7 @@ class Peak:
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
         self.peak = 0
+        self.timeline: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -91,8 +92,11 @@ class Peak:
         return int(self.process.memory_info().rss)
 
     def _sample(self) -> None:
+        began = time.monotonic()
         while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
+            rss = self.rss()
+            self.peak = max(self.peak, rss)
+            self.timeline.append((time.monotonic() - began, rss))
             time.sleep(0.02)
 
     def __enter__(self) -> Peak:
