@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.file_uploads import Upload
 
 from db import files as file_db
+from db.audit import AuditAction
 from db.files import AVATAR_REFERENCE, NewFile
 from domain.errors import BadUserInput, NotFound, Unavailable
 from domain.events import FileUploaded
@@ -211,6 +212,11 @@ class FileMutations:
                 if created:
                     for variant, _ in prepared.variants:
                         await file_db.insert_variant(change.conn, record, variant)
+                    change.audit(
+                        AuditAction.FILE_UPLOADED,
+                        target=str(record.id),
+                        details={"purpose": input.purpose.value, "size": record.size},
+                    )
                     change.emit(
                         FileUploaded(
                             territory_id=territory_id,

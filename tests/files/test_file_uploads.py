@@ -14,15 +14,18 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
 from db.engines import Database
+from db.models import outbox
 from files.ipfs import IpfsNode
 from graph.server.app import create_app
-from tests.authkit import account, call, codes
+from tests.authkit import account, audit_actions_since, call, codes, last_audit_id, server_of
 from tests.files import (
     HEADERS,
     TAIL,
     jpeg_with_gps,
+    key_of,
     mp4,
     png,
     stored,
@@ -265,3 +268,23 @@ async def test_a_quota_is_enforced(settings: Settings, db: Database, node: IpfsN
         assert await stored(db, "dk", node) == before
     await app.state.redis.aclose()
     await app.state.storage.node.close()
+
+
+@SERVERS
+async def test_an_upload_is_audited_and_announced(
+    client: httpx.AsyncClient, db: Database, territory: str
+) -> None:
+    me = await account(client, db, territory)
+    since = await last_audit_id(db)
+    file = uploaded(await upload(client, me["accessToken"], b"minutes\n" * 10))["file"]
+    assert "file.uploaded" in await audit_actions_since(db, since)
+    async with db.connect(server_of(territory), territory) as conn:
+        rows = await conn.execute(
+            select(outbox.c.envelope).where(
+                outbox.c.subject == f"unityplan.{territory}.file.uploaded"
+            )
+        )
+        payloads = [e["payload"] for (e,) in rows]
+    mine = [p for p in payloads if p["file_id"] == str(key_of(file["id"]))]
+    assert len(mine) == 1
+    assert mine[0]["purpose"] == "attachment"
