@@ -133,12 +133,16 @@ async def _prepare(storage: FileStorage, upload: ReceivedFile, purpose: FilePurp
         temp=[encoded.path],
     )
     if purpose is FilePurpose.AVATAR:
-        variants = await asyncio.to_thread(
-            images.avatar_variants,
-            encoded.path,
-            max_pixels=config.image_max_pixels,
-            temp_dir=config.temp_dir,
-        )
+        try:
+            variants = await asyncio.to_thread(
+                images.avatar_variants,
+                encoded.path,
+                max_pixels=config.image_max_pixels,
+                temp_dir=config.temp_dir,
+            )
+        except BaseException:
+            remove(prepared.temp)
+            raise
         prepared.temp += [v.path for v in variants]
         prepared.variants = [
             (
