@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 
 from domain.files import ImageRejected
 from files.cids import CidBuilder
+from files.uploads import remove
 
 FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 AVATAR_SIZES = (64, 256)
@@ -61,8 +62,12 @@ def _open(path: str, max_pixels: int) -> Image.Image:
 
 def _save(image: Image.Image, media_type: str, temp_dir: str, **options: object) -> Encoded:
     with tempfile.NamedTemporaryFile(dir=temp_dir, prefix="image-", delete=False) as out:
-        image.save(out, FORMATS[media_type], **options)
         path = out.name
+        try:
+            image.save(out, FORMATS[media_type], **options)
+        except BaseException:
+            remove([path])
+            raise
     builder = CidBuilder()
     with open(path, "rb") as written:
         while chunk := written.read(1 << 20):
