@@ -73,6 +73,8 @@ DEFAULT_DATABASE_URL: str = Settings.model_fields["database_url"].default
 DEFAULT_NATS_URL: str = Settings.model_fields["nats_url"].default
 DEFAULT_IPFS_URL: str = Settings.model_fields["ipfs_url"].default
 IPFS_PACKAGE = Path(__file__).resolve().parents[1] / "files" / "ipfs-node"
+# js-ipfs renames its process (``process.title``): what /proc/<pid>/cmdline shows for our node.
+JSIPFS_TITLE = "ipfs"
 DEFAULT_REDIS_URL: str = Settings.model_fields["redis_url"].default
 
 START_TIMEOUT = 60.0
@@ -838,11 +840,11 @@ def _ensure_redis(state_dir: Path, url: str | None, state: dict[str, dict[str, A
 # --------------------------------------------------------------------------------------------
 
 
-def _ipfs_problem(url: str) -> str | None:
+def _ipfs_problem(url: str, timeout: float = PROBE_TIMEOUT) -> str | None:
     """None when an IPFS RPC API answers ``POST /api/v0/id`` there."""
     try:
         request = urllib.request.Request(f"{url.rstrip('/')}/api/v0/id", method="POST")  # noqa: S310
-        with _DIRECT.open(request, timeout=PROBE_TIMEOUT) as response:
+        with _DIRECT.open(request, timeout=timeout) as response:
             found = json.loads(response.read())
     except (OSError, urllib.error.URLError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"
@@ -900,14 +902,16 @@ def _ensure_ipfs(state_dir: Path, url: str | None, state: dict[str, dict[str, An
         logger.info("IPFS: using %s", candidate)
         return candidate
     record = state.get("ipfs", {})
-    ours_alive = isinstance(record.get("pid"), int) and _runs_binary(record["pid"], "node")
-    if ours_alive and _ipfs_problem(str(record["url"])) is None:
+    ours_alive = isinstance(record.get("pid"), int) and _runs_binary(record["pid"], JSIPFS_TITLE)
+    # js-ipfs answers slowly on a busy machine: ours gets longer than a stranger's port before it
+    # is taken for hung and replaced.
+    if ours_alive and _ipfs_problem(str(record["url"]), timeout=4 * PROBE_TIMEOUT) is None:
         logger.info(
             "IPFS: %s is not usable (%s); using ours at %s", candidate, problem, record["url"]
         )
         return str(record["url"])
     if isinstance(record.get("pid"), int):
-        _terminate(record["pid"], "node")  # Ours, but hung: replace it.
+        _terminate(record["pid"], JSIPFS_TITLE)  # Ours, but hung: replace it.
     began = time.monotonic()
     ipfs_dir = state_dir / "ipfs"
     repo = ipfs_dir / "repo"
@@ -991,7 +995,11 @@ def stop_services(state_dir: Path, *, remove_data: bool = False) -> None:
         return
     with _locked(state_dir / ".lock"):
         state = _load_state(state_dir)
-        for name, binary in (("nats", "nats-server"), ("redis", "redis-server"), ("ipfs", "node")):
+        for name, binary in (
+            ("nats", "nats-server"),
+            ("redis", "redis-server"),
+            ("ipfs", JSIPFS_TITLE),
+        ):
             pid = state.get(name, {}).pop("pid", None)
             if isinstance(pid, int):
                 _terminate(pid, binary)
