@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     BADGE_RENEWED = "badge.renewed"
     BADGE_REVOKED = "badge.revoked"
     CODE_OF_CONDUCT_ACCEPTED = "badge.code_of_conduct_accepted"
+    FILE_UPLOADED = "file.uploaded"
 
 
 async def record(

@@ -24,7 +24,8 @@ from enum import StrEnum
 
 from domain.communities import validate_name
 from domain.errors import BadUserInput, input_field
-from domain.profiles import clean_text, validate_avatar
+from domain.files import validate_file_reference
+from domain.profiles import clean_text
 from domain.roles import Grant, Role
 
 GLOBAL_HOME = "global"
@@ -307,7 +308,7 @@ def validate_content(content: BadgeContent, known_events: Iterable[str]) -> Badg
     with input_field("criteria"):
         criteria = clean_text(content.criteria, limit=TEXT_MAX, what="criteria", multiline=True)
     with input_field("image"):
-        image = None if content.image is None else validate_avatar(content.image)
+        image = None if content.image is None else validate_file_reference(content.image)
     category = content.category.strip().lower()
     if len(category) > CATEGORY_MAX or CATEGORY.fullmatch(category) is None:
         raise BadUserInput(

@@ -29,6 +29,7 @@ from uuid_utils import compat as uuid7_source
 
 from domain.communities import CommunityRole
 from domain.errors import BadUserInput
+from domain.files import FilePurpose
 from domain.notifications import NotificationKind, Recipient, SubjectRef
 from domain.privacy import ProfileField
 from domain.roles import Role
@@ -55,6 +56,7 @@ class EventArea(StrEnum):
     PROFILE = "profile"
     NOTIFICATION = "notification"
     BADGE = "badge"
+    FILE = "file"
 
 
 class MemberLeftReason(StrEnum):
@@ -402,6 +404,35 @@ class BadgeRenewalNeeded(BadgeAwardEvent):
 
 
 # --- the envelope
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileUploaded(Event):
+    TYPE = "file.uploaded"
+    VERSION = 1
+    DESCRIPTION = (
+        "A person stored a new file (pinned on IPFS); its CID and type are read through the API."
+    )
+    SUBJECTS = {"file_id": "File", "owner_id": "User"}
+    file_id: uuid.UUID
+    owner_id: uuid.UUID
+    purpose: FilePurpose
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileDeleted(Event):
+    TYPE = "file.deleted"
+    VERSION = 1
+    DESCRIPTION = (
+        "A file nothing referenced any more was deleted (and unpinned unless another file has "
+        "the same content)."
+    )
+    SUBJECTS = {"file_id": "File", "owner_id": "User"}
+    file_id: uuid.UUID
+    owner_id: uuid.UUID
+    purpose: FilePurpose
 
 
 def subject_pattern(territory: str = "*", area: EventArea | None = None) -> str:

@@ -73,21 +73,6 @@ def validate_birthdate(value: date, *, today: date) -> date:
     return value
 
 
-# --- avatars: a reference to a file; the upload itself belongs to the files work.
-
-_AVATAR_REF = re.compile(
-    r"(?:ipfs://[A-Za-z0-9]{46,100}|file:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})"
-)
-
-
-def validate_avatar(value: str) -> str:
-    """``ipfs://<CID>`` or ``file:<uuid>``: a reference, never a URL a browser would fetch."""
-    ref = value.strip()
-    if _AVATAR_REF.fullmatch(ref) is None:
-        raise BadUserInput("An avatar is a file reference: 'ipfs://<CID>' or 'file:<uuid>'.")
-    return ref
-
-
 # --- languages: BCP 47 tags limited to language[-Script][-REGION], checked against ISO lists.
 
 _TAG = re.compile(r"([A-Za-z]{2,3})(?:-([A-Za-z]{4}))?(?:-([A-Za-z]{2}|[0-9]{3}))?")

@@ -6,7 +6,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from starlette.requests import Request
@@ -20,6 +20,9 @@ from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from graph.loaders.request import Loaders
 from graph.server.auth import AuthServices
+
+if TYPE_CHECKING:
+    from files.storage import FileStorage
 
 
 class SharedChecks:
@@ -77,6 +80,8 @@ class Context:
     public_url: str = "http://127.0.0.1:8000"
     # "Now" for every time rule (badge validity, the Code of Conduct gate): tests inject theirs.
     clock: Clock = utc_now
+    # Files on IPFS (files/storage.py): the node and the limits; None where no app built one.
+    storage: FileStorage | None = None
 
     @property
     def services(self) -> AuthServices:

@@ -24,6 +24,7 @@ from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.credentials import CredentialQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
+from resolvers.files import FileMutations
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
 from resolvers.notifications import NotificationMutations, NotificationSubscriptions
@@ -64,6 +65,7 @@ class Mutation(
     BadgeMutations,
     BadgeAwardMutations,
     CodeOfConductMutations,
+    FileMutations,
 ):
     pass
 

@@ -23,6 +23,7 @@ from graph.types.relay import Node
 from graph.types.territories import resolve_territory
 from resolvers.accounts import user_node
 from resolvers.badges import award_node, badge_node
+from resolvers.files import file_node
 from resolvers.invitations import invitation_node
 from resolvers.notifications import notification_node
 from resolvers.profiles import social_link_node
@@ -59,6 +60,7 @@ RESOLVERS: dict[str, NodeResolver] = {
     "Notification": notification_node,
     "Badge": badge_node,
     "BadgeAward": award_node,
+    "File": file_node,
 }
 
 

@@ -30,7 +30,6 @@ from domain.profiles import (
     NotificationEvent,
     NotificationPreferences,
     quiet_hours,
-    validate_avatar,
     validate_bio,
     validate_birthdate,
     validate_language,
@@ -57,6 +56,7 @@ from graph.types.profiles import (
 )
 from graph.types.relay import Node
 from resolvers.common import key_of, person_of, territory_change
+from resolvers.files import avatar_ref, set_avatar
 
 KEEP = "Omit to keep the current value; null clears it."
 GROUPS = (
@@ -89,8 +89,9 @@ class UpdateProfileInput:
     birthdate: date | None = strawberry.field(
         default=UNSET, description="Not in the future, not before 1900-01-01."
     )
-    avatar: str | None = strawberry.field(
-        default=UNSET, description="A file reference: `ipfs://<CID>` or `file:<uuid>`."
+    avatar: strawberry.ID | None = strawberry.field(
+        default=UNSET,
+        description="The id of a `File` you uploaded with purpose AVATAR (`uploadFile`).",
     )
     primary_language: str | None = strawberry.field(
         default=UNSET, description="BCP 47 tag, e.g. `se` or `pt-BR`."
@@ -216,7 +217,7 @@ class UpdateNotificationPreferencesPayload:
 # --- rules applied before a change
 
 
-def _profile_changes(input: UpdateProfileInput) -> dict[str, object]:
+def _profile_changes(input: UpdateProfileInput, territory_id: str) -> dict[str, object]:
     """Validated column values of the fields the input names (``None`` clears)."""
     changes: dict[str, object] = {}
     if input.display_name is not UNSET:
@@ -238,8 +239,9 @@ def _profile_changes(input: UpdateProfileInput) -> dict[str, object]:
                 else validate_birthdate(input.birthdate, today=datetime.now(UTC).date())
             )
     if input.avatar is not UNSET:
-        with input_field("avatar"):
-            changes["avatar_ref"] = None if input.avatar is None else validate_avatar(input.avatar)
+        changes["avatar_ref"] = (
+            None if input.avatar is None else avatar_ref(input.avatar, territory_id)
+        )
     languages = (
         ("primary_language", "primaryLanguage", input.primary_language),
         (
@@ -337,8 +339,10 @@ class ProfileMutations:
         input: Annotated[UpdateProfileInput, strawberry.argument(description="What to change.")],
     ) -> UpdateProfilePayload:
         territory_id, user_id = info.context.caller.account()
-        changes = _profile_changes(input)
+        changes = _profile_changes(input, territory_id)
         async with territory_change(info, territory_id) as change:
+            if "avatar_ref" in changes:
+                await set_avatar(change.conn, territory_id, user_id, changes["avatar_ref"])
             await profile_db.update_fields(change.conn, user_id, changes)
             if changes:
                 fields = tuple(ProfileField(column.removesuffix("_ref")) for column in changes)

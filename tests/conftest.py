@@ -36,6 +36,7 @@ MAIN_DSN = os.environ.get("TEST_DATABASE_URL") or (
     .render_as_string(hide_password=False)
 )
 SECOND = "second"
+UPLOAD_TEMP_DIR = f"/tmp/unityplan-test-uploads-{os.getpid()}"
 # PYTHONPATH for the `unityplan` CLI a test spawns: THIS checkout's code, not the checkout the
 # venv's editable install points at (a worktree would otherwise test another branch's CLI).
 CHECKOUT = str(Path(__file__).resolve().parents[1])
@@ -87,6 +88,10 @@ def settings(second_server_dsn: str) -> Settings:
         # Scheduled jobs would act on other tests' rows at any moment; tests/badges drives
         # schedulers of its own with a moved clock.
         scheduler=False,
+        # The IPFS node of .run/services.env (js-ipfs, or a Kubo); uploads spool under a
+        # directory of this run's own, so tests can count the temporary files left behind.
+        ipfs_url=os.environ.get("IPFS_URL", "http://127.0.0.1:5001"),
+        upload_temp_dir=UPLOAD_TEMP_DIR,
     )
 
 
@@ -119,6 +124,7 @@ async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncC
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+    await app.state.storage.node.close()
 
 
 @dataclass
@@ -212,6 +218,7 @@ async def auth_app(auth_settings: Settings, db: Database) -> AsyncIterator[Any]:
     finally:
         await delete_redis_keys(auth_settings.redis_url, AUTH_REDIS_PREFIX)
         await app.state.redis.aclose()
+        await app.state.storage.node.close()
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,8 @@ StateDir = Annotated[Path, typer.Option(help="Where embedded services keep their
 
 
 def _ensure_services(state_dir: Path) -> ServiceUrls:
-    """Services named by DATABASE_URL / NATS_URL / REDIS_URL (or the default ports), else ours."""
+    """Services named by DATABASE_URL / NATS_URL / REDIS_URL / IPFS_URL (or the default ports),
+    else ours."""
     from unityplan.devservices import ensure_services
 
     return ensure_services(
@@ -139,6 +140,7 @@ def _ensure_services(state_dir: Path) -> ServiceUrls:
         database_url=os.environ.get("DATABASE_URL"),
         nats_url=os.environ.get("NATS_URL"),
         redis_url=os.environ.get("REDIS_URL"),
+        ipfs_url=os.environ.get("IPFS_URL"),
     )
 
 
@@ -152,6 +154,7 @@ def dev(state_dir: StateDir = Path(".run")) -> None:
         DATABASE_URL=urls.database_url if explicit_database else _with_database(urls.database_url),
         NATS_URL=urls.nats_url,
         REDIS_URL=urls.redis_url,
+        IPFS_URL=urls.ipfs_url,
     )
     get_settings.cache_clear()
     settings = get_settings()
@@ -193,6 +196,7 @@ def services(state_dir: StateDir = Path(".run")) -> None:
     typer.echo(f"DATABASE_URL={urls.database_url}")
     typer.echo(f"NATS_URL={urls.nats_url}")
     typer.echo(f"REDIS_URL={urls.redis_url}")
+    typer.echo(f"IPFS_URL={urls.ipfs_url}")
 
 
 def _with_database(dsn: str) -> str:
@@ -440,3 +444,27 @@ def documents_register(
         state = "registered" if c.sha256 in new else "already registered"
         typer.echo(f"sha256:{c.sha256}\t{c.name}\t{state}")
     typer.echo(f"{len(new)} new, {len(candidates) - len(new)} already registered", err=True)
+
+
+files_app = typer.Typer(help="Files on IPFS.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
+
+
+@files_app.command("collect")
+def files_collect() -> None:
+    """One collection pass: delete files nothing references (past the grace period) and unpin
+    their CIDs unless another territory stores them; safe to run on several replicas at once."""
+    from files.collection import collect_once
+    from files.storage import FileStorage
+    from graph import ids
+
+    storage = FileStorage.from_settings(get_settings())
+
+    async def work(db: Database) -> None:
+        try:
+            report = await collect_once(db, storage, ids.encode)
+        finally:
+            await storage.node.close()
+        typer.echo(f"deleted {report.deleted} files, unpinned {len(report.unpinned)} CIDs")
+
+    _run(work)

@@ -1,4 +1,5 @@
-"""The embedded default: PostgreSQL, NATS (JetStream) and Redis for ``make run`` and the tests.
+"""The embedded default: PostgreSQL, NATS (JetStream), Redis and an IPFS node for ``make run`` and
+the tests.
 
 A developer's machine may already run some of the backing services (CI machines run all three), a
 fresh one runs none. :func:`ensure_services` therefore takes the URLs the environment names (or the
@@ -17,6 +18,11 @@ system user (``runuser``), and the cluster directory must be reachable by that u
 directory under ``/root`` is not (``/root`` is mode 0700), so the cluster then lives in
 ``/var/tmp/unityplan-<hash of the requested path>/`` and the requested path becomes a symlink to it:
 the data survives reboots, and ``ls -l .run/`` shows where it went.
+
+The IPFS node we start is js-ipfs (npm ``ipfs``, pinned with its lockfile in ``files/ipfs-node/``):
+a real node serving the same ``/api/v0`` RPC API as Kubo, which production runs (docker/). No Kubo
+binary can be installed from a package registry here, and js-ipfs can. It runs offline (no swarm),
+with the ``test`` profile, its repository under ``state_dir/ipfs``.
 
 Started servers are for development only: they listen on 127.0.0.1 and PostgreSQL trusts every
 local connection as the superuser ``postgres``.
@@ -65,6 +71,10 @@ LOCALHOST = "127.0.0.1"
 # The defaults Settings uses when the environment names no URL: the conventional local ports.
 DEFAULT_DATABASE_URL: str = Settings.model_fields["database_url"].default
 DEFAULT_NATS_URL: str = Settings.model_fields["nats_url"].default
+DEFAULT_IPFS_URL: str = Settings.model_fields["ipfs_url"].default
+IPFS_PACKAGE = Path(__file__).resolve().parents[1] / "files" / "ipfs-node"
+# js-ipfs renames its process (``process.title``): what /proc/<pid>/cmdline shows for our node.
+JSIPFS_TITLE = "ipfs"
 DEFAULT_REDIS_URL: str = Settings.model_fields["redis_url"].default
 
 START_TIMEOUT = 60.0
@@ -92,11 +102,12 @@ class ServiceError(RuntimeError):
 
 @dataclass
 class ServiceUrls:
-    """Where the API finds its backing services: values for DATABASE_URL, NATS_URL, REDIS_URL."""
+    """Where the API finds its backing services: DATABASE_URL, NATS_URL, REDIS_URL, IPFS_URL."""
 
     database_url: str
     nats_url: str
     redis_url: str
+    ipfs_url: str = DEFAULT_IPFS_URL
 
 
 # --------------------------------------------------------------------------------------------
@@ -825,12 +836,130 @@ def _ensure_redis(state_dir: Path, url: str | None, state: dict[str, dict[str, A
 
 
 # --------------------------------------------------------------------------------------------
+# IPFS: js-ipfs from npm, offline
+# --------------------------------------------------------------------------------------------
+
+
+def _ipfs_problem(url: str, timeout: float = PROBE_TIMEOUT) -> str | None:
+    """None when an IPFS RPC API answers ``POST /api/v0/id`` there."""
+    try:
+        request = urllib.request.Request(f"{url.rstrip('/')}/api/v0/id", method="POST")  # noqa: S310
+        with _DIRECT.open(request, timeout=timeout) as response:
+            found = json.loads(response.read())
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None if isinstance(found, dict) and "ID" in found else "no node id in the answer"
+
+
+def _jsipfs(log: Path) -> list[str]:
+    """``node <cli.js>`` of the pinned js-ipfs, installed from its lockfile when missing.
+
+    ``npm ci`` fails on an optional GitHub tarball dependency, so ``npm install --omit=optional``
+    (which still follows the committed package-lock.json).
+    """
+    cli = IPFS_PACKAGE / "node_modules" / "ipfs" / "src" / "cli.js"
+    if not cli.exists():
+        npm = _executable("npm")
+        status, output = _run(
+            [
+                npm,
+                "install",
+                "--omit=optional",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(IPFS_PACKAGE),
+            ],
+            timeout=900,
+        )
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
+        if status != 0 or not cli.exists():
+            raise ServiceError(f"could not install js-ipfs (npm); see {log}")
+    return [_executable("node"), str(cli)]
+
+
+def _configure_ipfs(repo: Path, ports: dict[str, int]) -> None:
+    """Listen on 127.0.0.1 only, at our ports; no swarm, no bootstrap peers."""
+    config_file = repo / "config"
+    config = json.loads(config_file.read_text())
+    config["Addresses"].update(
+        {
+            "API": f"/ip4/{LOCALHOST}/tcp/{ports['port']}",
+            "Gateway": f"/ip4/{LOCALHOST}/tcp/{ports['gateway_port']}",
+            "RPC": f"/ip4/{LOCALHOST}/tcp/{ports['rpc_port']}",
+            "Swarm": [],
+        }
+    )
+    config["Bootstrap"] = []
+    config_file.write_text(json.dumps(config, indent=2))
+
+
+def _ensure_ipfs(state_dir: Path, url: str | None, state: dict[str, dict[str, Any]]) -> str:
+    candidate = url or DEFAULT_IPFS_URL
+    problem = _ipfs_problem(candidate)
+    if problem is None:
+        logger.info("IPFS: using %s", candidate)
+        return candidate
+    record = state.get("ipfs", {})
+    ours_alive = isinstance(record.get("pid"), int) and _runs_binary(record["pid"], JSIPFS_TITLE)
+    # js-ipfs answers slowly on a busy machine: ours gets longer than a stranger's port before it
+    # is taken for hung and replaced.
+    if ours_alive and _ipfs_problem(str(record["url"]), timeout=4 * PROBE_TIMEOUT) is None:
+        logger.info(
+            "IPFS: %s is not usable (%s); using ours at %s", candidate, problem, record["url"]
+        )
+        return str(record["url"])
+    if isinstance(record.get("pid"), int):
+        _terminate(record["pid"], JSIPFS_TITLE)  # Ours, but hung: replace it.
+    began = time.monotonic()
+    ipfs_dir = state_dir / "ipfs"
+    repo = ipfs_dir / "repo"
+    log = ipfs_dir / "jsipfs.log"
+    command = _jsipfs(ipfs_dir / "npm-install.log")
+    env = {**os.environ, "IPFS_PATH": str(repo)}
+    if not (repo / "config").exists():
+        status, output = _run([*command, "init", "--profile", "test"], timeout=120, env=env)
+        if status != 0:
+            raise ServiceError(f"jsipfs init failed: {output[-2000:]}")
+    # A node killed without a shutdown leaves its repository locked.
+    shutil.rmtree(repo / "repo.lock", ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        (repo / "repo.lock").unlink()
+    port = _preferred_port(record.get("port"))
+    gateway = _preferred_port(record.get("gateway_port"), taken={port})
+    rpc = _preferred_port(record.get("rpc_port"), taken={port, gateway})
+    ports = {"port": port, "gateway_port": gateway, "rpc_port": rpc}
+    _configure_ipfs(repo, ports)
+    argv = [_executable("env"), f"IPFS_PATH={repo}", *command, "daemon", "--offline"]
+    pid = _spawn_detached(argv, log)
+    new_url = f"http://{LOCALHOST}:{port}"
+    state["ipfs"] = {"pid": pid, **ports, "url": new_url}
+    _wait_ready("js-ipfs", pid, log, lambda: _ipfs_problem(new_url) is None)
+    logger.log(
+        logging.WARNING if url else logging.INFO,
+        "IPFS: %s is not usable (%s); embedded js-ipfs ready at %s in %.1f s (log %s)",
+        candidate,
+        problem,
+        new_url,
+        time.monotonic() - began,
+        log,
+    )
+    return new_url
+
+
+# --------------------------------------------------------------------------------------------
 # Public entry points
 # --------------------------------------------------------------------------------------------
 
 
 def ensure_services(
-    state_dir: Path, *, database_url: str | None, nats_url: str | None, redis_url: str | None
+    state_dir: Path,
+    *,
+    database_url: str | None,
+    nats_url: str | None,
+    redis_url: str | None,
+    ipfs_url: str | None = None,
 ) -> ServiceUrls:
     """Make PostgreSQL, NATS and Redis available; returns the URLs to use.
 
@@ -849,6 +978,7 @@ def ensure_services(
                 database_url=_ensure_postgres(state_dir, database_url, state),
                 nats_url=_ensure_nats(state_dir, nats_url, state),
                 redis_url=_ensure_redis(state_dir, redis_url, state),
+                ipfs_url=_ensure_ipfs(state_dir, ipfs_url, state),
             )
         finally:
             # Record what did start even when a later service failed, so stop_services finds it.
@@ -865,13 +995,17 @@ def stop_services(state_dir: Path, *, remove_data: bool = False) -> None:
         return
     with _locked(state_dir / ".lock"):
         state = _load_state(state_dir)
-        for name, binary in (("nats", "nats-server"), ("redis", "redis-server")):
+        for name, binary in (
+            ("nats", "nats-server"),
+            ("redis", "redis-server"),
+            ("ipfs", JSIPFS_TITLE),
+        ):
             pid = state.get(name, {}).pop("pid", None)
             if isinstance(pid, int):
                 _terminate(pid, binary)
         stop_postgres(state_dir / "postgres", remove_data=remove_data)
         if remove_data:
-            for name in ("nats", "redis"):
+            for name in ("nats", "redis", "ipfs"):
                 shutil.rmtree(state_dir / name, ignore_errors=True)
             state.clear()
         # Without remove_data the ports stay recorded: the next start reuses them if free.

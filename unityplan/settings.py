@@ -157,6 +157,32 @@ class Settings(BaseSettings):
     # Seconds between checks for due jobs (each job has its own interval).
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
 
+    # --- files on IPFS (files/; README, "Files").
+    # The node's RPC API (Kubo, or js-ipfs in development and tests).
+    ipfs_url: str = "http://127.0.0.1:5001"
+    # Every IPFS call ends within this; an add gets one more second per
+    # IPFS_ADD_BYTES_PER_SECOND of the file.
+    ipfs_timeout_seconds: float = Field(default=10.0, gt=0)
+    ipfs_add_bytes_per_second: int = Field(default=5_000_000, ge=1)
+    # Size limits per kind of file (domain/files.py), in bytes.
+    file_max_image_bytes: int = Field(default=10_000_000, ge=1)
+    file_max_document_bytes: int = Field(default=50_000_000, ge=1)
+    file_max_video_bytes: int = Field(default=500_000_000, ge=1)
+    file_max_archive_bytes: int = Field(default=100_000_000, ge=1)
+    # Files per multipart request.
+    upload_max_files: int = Field(default=1, ge=1)
+    # Where uploads are spooled while they stream in (empty: <system temp dir>/unityplan-uploads).
+    upload_temp_dir: str = ""
+    # Bytes a person, and a territory, may store; 0: no quota.
+    file_quota_user_bytes: int = Field(default=2_000_000_000, ge=0)
+    file_quota_territory_bytes: int = Field(default=0, ge=0)
+    # Images (files/images.py): more pixels than this is refused (a decompression bomb); a longer
+    # side than this is scaled down.
+    image_max_pixels: int = Field(default=40_000_000, ge=1)
+    image_max_side: int = Field(default=4096, ge=64)
+    # An uploaded file nothing references is deleted (and unpinned) this long after its upload.
+    file_unreferenced_grace_seconds: int = Field(default=86_400, ge=0)
+
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     # One JSON object per line (production, log shippers) or readable text (a terminal).

@@ -26,6 +26,7 @@ from db.models.communities import communities, community_memberships
 from db.models.credentials import credential_issuer_keys, credential_statuses
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
+from db.models.files import file_references, files
 from db.models.invitations import invitation_tokens, invitation_uses
 from db.models.notifications import notifications
 from db.models.profiles import (
@@ -54,6 +55,8 @@ __all__ = [
     "community_memberships",
     "credential_issuer_keys",
     "credential_statuses",
+    "file_references",
+    "files",
     "global_badge_definition_versions",
     "global_badge_definitions",
     "global_badge_prerequisites",

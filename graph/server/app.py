@@ -27,6 +27,7 @@ from domain.clock import Clock, utc_now
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
+from files.storage import FileStorage
 from graph import ids
 from graph.context import Context, SharedChecks
 from graph.loaders.request import BatchObserver, Loaders
@@ -35,6 +36,7 @@ from graph.schema import Schema, build_schema, schema
 from graph.server.auth import AuthServices, authenticate_http, authenticate_ws
 from graph.server.credentials import credential_routes
 from graph.server.csrf import cors_middleware
+from graph.server.files import serve_file
 from graph.server.frontdoor import WSLimits, configure_front_door
 from graph.server.graphiql import graphiql_html, graphiql_static_routes
 from graph.server.health import healthz, readyz
@@ -64,6 +66,7 @@ class GraphQLApp(GraphQL[Context, None]):
         observe_batch: BatchObserver | None = None,
         public_url: str = "http://127.0.0.1:8000",
         clock: Clock = utc_now,
+        storage: FileStorage | None = None,
     ) -> None:
         super().__init__(
             graphql_schema or schema,
@@ -72,6 +75,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.db = db
         self.auth = auth
+        self.storage = storage
         self.observe_batch = observe_batch
         self.public_url = public_url
         self.clock = clock
@@ -109,6 +113,7 @@ class GraphQLApp(GraphQL[Context, None]):
             shared_checks=self.shared_checks,
             public_url=self.public_url,
             clock=self.clock,
+            storage=self.storage,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -153,6 +158,7 @@ def create_app(
     graphiql = front_door.graphiql
     observe = observability or Observability.from_settings(settings)
     observe.attach(database)
+    storage = FileStorage.from_settings(settings)
     graphql = GraphQLApp(
         database,
         graphiql=graphiql,
@@ -162,6 +168,7 @@ def create_app(
         observe_batch=observe.observe_batch,
         public_url=settings.public_url,
         clock=clock,
+        storage=storage,
     )
     configure_front_door(graphql, settings, database, redis)
 
@@ -188,6 +195,7 @@ def create_app(
                 await jobs.stop()
             await events.stop()
             observe.shutdown()
+            await storage.node.close()
             await redis.aclose()
             if owns_db:
                 await database.dispose()
@@ -198,6 +206,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             *credential_routes(),
+            Route("/files/{cid}", serve_file, methods=["GET", "HEAD"]),
             # Every method reaches graph.server.transport, which answers a coded 405 for the others.
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
@@ -213,6 +222,8 @@ def create_app(
     app.state.redis = redis
     app.state.auth = auth
     app.state.observability = observe
+    app.state.storage = storage
+    app.state.graphql = graphql
     return app
 
 

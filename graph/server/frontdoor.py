@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from db.engines import Database
 from graph.server.documents import TrustedDocuments
 from graph.server.ratelimit import RateLimiter, RateLimits
+from graph.server.uploads import UploadLimits
 from unityplan.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ def configure_front_door(view: GraphQLApp, settings: Settings, db: Database, red
     transport.limiter = RateLimiter(
         redis, settings.redis_key_prefix, RateLimits.from_settings(settings)
     )
+    if view.storage is not None:
+        config = view.storage.config
+        transport.uploads = UploadLimits(
+            config.limits, config.max_files, settings.max_body_bytes, config.temp_dir
+        )
     view.connection_init_wait_timeout = timedelta(
         seconds=settings.ws_connection_init_timeout_seconds
     )

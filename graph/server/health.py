@@ -6,12 +6,15 @@ later) and no request waits for it, so NATS down is *degraded*: named in the JSO
 ``degraded`` and in ``/metrics`` (``dependency_up{dependency="nats"} 0``), while the instance
 stays in the load balancer. Failing readiness for it would take every healthy instance out at
 once, as all of them share the one NATS. When subscriptions come to depend on NATS, a NATS outage
-will cost live updates (subscriptions end or stall), still not queries or mutations.
+will cost live updates (subscriptions end or stall), still not queries or mutations. The IPFS
+node is degraded-only for the same reason: without it uploads and file downloads fail
+(``STORAGE_UNAVAILABLE``), everything else is served.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import nats
 from redis.asyncio import Redis
@@ -19,6 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from db.engines import Database
+
+if TYPE_CHECKING:
+    from files.storage import FileStorage
 
 PROBE_TIMEOUT = 2.0
 
@@ -50,24 +56,42 @@ async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def readiness(db: Database, redis: Redis, nats_url: str) -> dict[str, bool]:
+async def _ipfs_ready(storage: FileStorage | None) -> bool:
+    if storage is None:
+        return True
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            return await storage.node.ready()
+    except TimeoutError:
+        return False
+
+
+async def readiness(
+    db: Database, redis: Redis, nats_url: str, storage: FileStorage | None = None
+) -> dict[str, bool]:
     servers = db.server_keys
     results = await asyncio.gather(
-        *(db.ping(s, PROBE_TIMEOUT) for s in servers), _nats_ready(nats_url), _redis_ready(redis)
+        *(db.ping(s, PROBE_TIMEOUT) for s in servers),
+        _nats_ready(nats_url),
+        _redis_ready(redis),
+        _ipfs_ready(storage),
     )
     checks = {f"database:{s}": ok for s, ok in zip(servers, results, strict=False)}
-    checks["nats"] = results[-2]
-    checks["redis"] = results[-1]
+    checks["nats"] = results[-3]
+    checks["redis"] = results[-2]
+    checks["ipfs"] = results[-1]
     return checks
 
 
 # Down, these only degrade the service: readiness stays 200 (see the module's docstring).
-DEGRADED_ONLY = frozenset({"nats"})
+DEGRADED_ONLY = frozenset({"nats", "ipfs"})
 
 
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
-    checks = await readiness(state.db, state.redis, state.settings.nats_url)
+    checks = await readiness(
+        state.db, state.redis, state.settings.nats_url, getattr(state, "storage", None)
+    )
     metrics = getattr(getattr(state, "observability", None), "metrics", None)
     if metrics is not None:
         for name, ok in checks.items():

@@ -6,7 +6,10 @@ long as it liked (200 such clients held for 30 s in the probe). This protocol cl
 
 * a connection whose request line and headers are not complete ``HTTP_HEADER_TIMEOUT_SECONDS``
   after it opened or after the previous response (keep-alive);
-* a request whose body is not complete ``HTTP_BODY_TIMEOUT_SECONDS`` after its headers.
+* a request whose body stalls: each ``HTTP_BODY_TIMEOUT_SECONDS`` after its headers must bring
+  at least ``BODY_PROGRESS_BYTES`` more of it. A JSON body (at most ``MAX_BODY_BYTES``) must so
+  arrive in about that time, while a 500 MB upload may take as long as it keeps moving; a client
+  trickling a few bytes to hold the connection is still cut off.
 
 The app is not involved: the deadline runs in the event loop, per connection, with one timer.
 A WebSocket upgrade disarms it (the WebSocket protocol has its own ping timeouts).
@@ -21,6 +24,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from unityplan.settings import get_settings
 
+BODY_PROGRESS_BYTES = 65_536
+
 
 class BoundedHttpProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` plus the header and body deadlines of the settings."""
@@ -31,6 +36,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.header_timeout = settings.http_header_timeout_seconds
         self.body_timeout = settings.http_body_timeout_seconds
         self._read_deadline: asyncio.TimerHandle | None = None
+        self._body_progress = 0
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -56,7 +62,15 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
+        self._body_progress = 0
         self._arm(self.body_timeout)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._body_progress += len(body)
+        if self._body_progress >= BODY_PROGRESS_BYTES and self._read_deadline is not None:
+            self._body_progress = 0
+            self._arm(self.body_timeout)
 
     def on_message_complete(self) -> None:
         self._disarm()

@@ -37,6 +37,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from files.uploads import remove
 from graph.errors import (
     BAD_REQUEST,
     INTERNAL,
@@ -50,6 +51,7 @@ from graph.server.csrf import CSRF_BLOCKED, CSRF_MESSAGE, is_forgeable
 from graph.server.documents import DocumentRefused, Resolved, TrustedDocuments
 from graph.server.policy import Policy, allows
 from graph.server.ratelimit import RATE_LIMITED, RateLimiter, retry_message
+from graph.server.uploads import UploadLimits, UploadRefused, receive
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -62,6 +64,7 @@ log = logging.getLogger("unityplan.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 MAX_JSON_DEPTH = 32
 
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
@@ -124,6 +127,15 @@ def _media_type(header: str) -> tuple[str, dict[str, str]]:
         key, _, value = raw.partition("=")
         params[key.strip().lower()] = value.strip().strip('"').lower()
     return media.strip().lower(), params
+
+
+def _boundary(content_type: str) -> bytes | None:
+    """The multipart boundary, as sent (``_media_type`` lowercases parameter values)."""
+    for raw in content_type.split(";")[1:]:
+        key, _, value = raw.partition("=")
+        if key.strip().lower() == "boundary" and value.strip().strip('"'):
+            return value.strip().strip('"').encode("latin-1")
+    return None
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -287,11 +299,14 @@ class Transport:
         policy: Policy,
         documents: TrustedDocuments | None = None,
         limiter: RateLimiter | None = None,
+        uploads: UploadLimits | None = None,
     ) -> None:
         self.view = view
         self.policy = policy
         self.documents = documents
         self.limiter = limiter
+        # GraphQL multipart requests (graph/server/uploads.py); None: refused with 415.
+        self.uploads = uploads
         # GraphQL executions running now in this process (one event loop: no lock needed).
         self.in_flight = 0
 
@@ -365,28 +380,52 @@ class Transport:
         # The context authenticates the caller, whose bucket pays before the body is even read.
         context = await self._context(request)
         await self._take(request, context, 1)
-        if method == "GET":
-            payload: object = _get_params(request)
-        else:
-            payload = await self._post_payload(request)
+        # Uploaded files' temporary copies: deleted when the request ends, whatever happened.
+        uploaded: list[str] = []
+        try:
+            if method == "GET":
+                payload: object = _get_params(request)
+            else:
+                payload = await self._post_payload(request, uploaded)
 
-        if isinstance(payload, list):
-            return await self._batch(request, payload, media, context)
-        operation = parse_params(payload)
-        response_body, status = await self._execute(request, operation, context, media)
-        return self._render(response_body, media, status, sub_response=context.response)
+            if isinstance(payload, list):
+                return await self._batch(request, payload, media, context)
+            operation = parse_params(payload)
+            response_body, status = await self._execute(request, operation, context, media)
+            return self._render(response_body, media, status, sub_response=context.response)
+        finally:
+            remove(uploaded)
 
-    async def _post_payload(self, request: Request) -> object:
+    async def _post_payload(self, request: Request, uploaded: list[str]) -> object:
         content_type = request.headers.get("content-type")
         media_type, params = _media_type(content_type) if content_type else (None, {})
         if is_forgeable(media_type, request.headers):
             raise HTTPError(400, CSRF_BLOCKED, CSRF_MESSAGE)
+        if media_type == MULTIPART and self.uploads is not None:
+            return await self._multipart(request, content_type or "", uploaded)
         if media_type != JSON:
             raise HTTPError(415, UNSUPPORTED_MEDIA_TYPE, f"POST bodies must be {JSON}.")
         if params.get("charset", "utf-8") != "utf-8":
             raise HTTPError(415, UNSUPPORTED_MEDIA_TYPE, "POST bodies must be UTF-8.")
         body = await _read_body(request, self.policy.max_body_bytes)
         return _decode_json(body, "The request body")
+
+    async def _multipart(self, request: Request, content_type: str, uploaded: list[str]) -> object:
+        """A GraphQL multipart request: its operations with the uploaded files in place."""
+        assert self.uploads is not None
+        boundary = _boundary(content_type)
+        if boundary is None:
+            raise HTTPError(400, BAD_REQUEST, "A multipart body needs a `boundary` parameter.")
+        declared = request.headers.get("content-length")
+        limit = self.uploads.files.largest * self.uploads.max_files + 2 * self.policy.max_body_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HTTPError(413, PAYLOAD_TOO_LARGE, f"The request body exceeds {limit} bytes.")
+        try:
+            operations, paths = await receive(request, boundary, self.uploads)
+        except UploadRefused as refused:
+            raise HTTPError(refused.status, refused.code, refused.message) from None
+        uploaded.extend(paths)
+        return operations
 
     async def _context(self, request: Request) -> Any:
         sub_response = Response()

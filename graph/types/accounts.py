@@ -21,6 +21,7 @@ from graph.context import Info
 from graph.loaders.accounts import USER_BY_ID
 from graph.types.badges import UserBadges
 from graph.types.communities import UserCommunities
+from graph.types.files import UserFiles
 from graph.types.notifications import UserNotifications
 from graph.types.profiles import UserProfiles
 from graph.types.relay import Node
@@ -40,7 +41,14 @@ _WHO_SEES = (
     "else meets the person through their `Profile`."
 )
 class User(
-    UserProfiles, UserSocialGroups, UserCommunities, UserRoles, UserNotifications, UserBadges, Node
+    UserProfiles,
+    UserSocialGroups,
+    UserCommunities,
+    UserRoles,
+    UserNotifications,
+    UserBadges,
+    UserFiles,
+    Node,
 ):
     username: str = strawberry.field(
         description="Login name, lower case, unique in the territory (3-32 of a-z, 0-9, '.', "

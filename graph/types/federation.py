@@ -23,6 +23,7 @@ from strawberry.federation.types import FieldSet
 from graph.types.accounts import User
 from graph.types.badges import Badge, BadgeAward
 from graph.types.communities import Community
+from graph.types.files import File
 from graph.types.invitations import Invitation
 from graph.types.notifications import Notification
 from graph.types.profiles import Profile, SocialLink
@@ -43,6 +44,7 @@ ENTITY_TYPES: tuple[type, ...] = (
     Notification,
     Badge,
     BadgeAward,
+    File,
 )
 
 Entity = Annotated[
@@ -55,7 +57,8 @@ Entity = Annotated[
     | Invitation
     | Notification
     | Badge
-    | BadgeAward,
+    | BadgeAward
+    | File,
     strawberry.union(
         "_Entity", description="Every type a gateway can fetch by key through `_entities`."
     ),

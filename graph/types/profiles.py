@@ -48,9 +48,11 @@ from graph.types.relay import Node, PersonKey, hub_type
 
 if TYPE_CHECKING:
     from graph.types.accounts import User
+    from graph.types.files import File
     from graph.types.social_groups import SocialGroup
 
 ACCOUNTS = "graph.types.accounts"
+FILES = "graph.types.files"
 SOCIAL_GROUPS = "graph.types.social_groups"
 
 VisibilityEnum = described_enum(
@@ -204,13 +206,11 @@ class Profile(Node):
     birthdate: date | None = strawberry.field(
         description="Only the owner sees it unless they choose otherwise." + HIDDEN
     )
-    avatar: str | None = strawberry.field(
-        description="File reference (`ipfs://<CID>` or `file:<uuid>`)." + HIDDEN
-    )
     primary_language: str | None = strawberry.field(description="BCP 47 tag." + HIDDEN)
     preferred_translation_language: str | None = strawberry.field(
         description="Language to translate content into (BCP 47)." + HIDDEN
     )
+    avatar_ref: strawberry.Private[str | None]
     user_id: strawberry.Private[uuid.UUID]
     visible: strawberry.Private[frozenset[ProfileField]]
     relation: strawberry.Private[Relation]
@@ -230,7 +230,7 @@ class Profile(Node):
             bio=shown(ProfileField.BIO, row.bio),  # type: ignore[arg-type]
             location=shown(ProfileField.LOCATION, row.location),  # type: ignore[arg-type]
             birthdate=shown(ProfileField.BIRTHDATE, row.birthdate),  # type: ignore[arg-type]
-            avatar=shown(ProfileField.AVATAR, row.avatar),  # type: ignore[arg-type]
+            avatar_ref=shown(ProfileField.AVATAR, row.avatar),  # type: ignore[arg-type]
             primary_language=shown(ProfileField.PRIMARY_LANGUAGE, row.primary_language),  # type: ignore[arg-type]
             preferred_translation_language=shown(  # type: ignore[arg-type]
                 ProfileField.PREFERRED_TRANSLATION_LANGUAGE, row.preferred_translation_language
@@ -239,6 +239,14 @@ class Profile(Node):
             visible=visible,
             relation=sight.relation,
         )
+
+    @strawberry.field(
+        description="The person's picture (a `File`: its `url` and 64/256 px `variants`)." + HIDDEN
+    )
+    async def avatar(self, info: Info) -> Annotated[File, strawberry.lazy(FILES)] | None:
+        file: Any = hub_type(FILES, "File")
+        found: File | None = await file.for_avatar(info, self.territory, self.avatar_ref)
+        return found
 
     @strawberry.field(description="Languages the person speaks, best first." + HIDDEN)
     async def languages(self, info: Info) -> list[LanguageProficiency] | None:

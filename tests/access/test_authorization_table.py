@@ -17,6 +17,8 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
   itself carries (a salted hash).
 * notifications (``User.notifications``, ``node(id:)`` of a ``Notification``) answer their owner
   only: no role reads them.
+* a ``File`` used as an avatar is seen by whoever the profile shows its avatar (here: as the
+  profile), through ``node`` and ``GET /files`` alike.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from db.engines import Database
-from db.models import communities, community_memberships
+from db.models import communities, community_memberships, file_references, files, profiles
 from graph import ids
 from tests.authkit import account, award_badge, call, codes, define_badge, server_of
 from tests.credentials.awards import issue
@@ -56,26 +58,28 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              User hidden): notifications are their owner's alone, whatever the role
 # awards:      seen = node(id:) returns the target's BadgeAward (a badge of their territory)
 #              -    = node(id:) is NOT_FOUND: awards are seen by whoever sees the account
+# file:        seen = node(id:) returns the target's avatar File and GET /files serves it
+#              -    = node(id:) is NOT_FOUND and GET /files answers 404
 TABLE = """
-viewer        target  user  profile  members  invitations      credential  notes  awards
-anonymous     dk      -     -        null     UNAUTHENTICATED  valid       -      -
-anonymous     se      -     -        null     UNAUTHENTICATED  valid       -      -
-anonymous     no      -     -        null     UNAUTHENTICATED  valid       -      -
-dk_member     dk      -     seen     seen     FORBIDDEN        valid       -      -
-dk_member     se      -     -        null     FORBIDDEN        valid       -      -
-dk_member     no      -     -        null     FORBIDDEN        valid       -      -
-dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid       -      seen
-dk_moderator  se      -     -        null     FORBIDDEN        valid       -      -
-dk_moderator  no      -     -        null     FORBIDDEN        valid       -      -
-dk_manager    dk      seen  seen     seen     list             valid       -      seen
-dk_manager    se      -     -        null     FORBIDDEN        valid       -      -
-dk_manager    no      -     -        null     FORBIDDEN        valid       -      -
-global_admin  dk      seen  -        hidden   list             valid       -      seen
-global_admin  se      seen  -        hidden   list             valid       -      seen
-global_admin  no      seen  -        hidden   list             valid       -      seen
-se_member     dk      -     -        null     FORBIDDEN        valid       -      -
-se_member     se      -     seen     seen     FORBIDDEN        valid       -      -
-se_member     no      -     -        null     FORBIDDEN        valid       -      -
+viewer        target  user  profile  members  invitations      credential  notes  awards  file
+anonymous     dk      -     -        null     UNAUTHENTICATED  valid       -      -       -
+anonymous     se      -     -        null     UNAUTHENTICATED  valid       -      -       -
+anonymous     no      -     -        null     UNAUTHENTICATED  valid       -      -       -
+dk_member     dk      -     seen     seen     FORBIDDEN        valid       -      -       seen
+dk_member     se      -     -        null     FORBIDDEN        valid       -      -       -
+dk_member     no      -     -        null     FORBIDDEN        valid       -      -       -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid       -      seen    seen
+dk_moderator  se      -     -        null     FORBIDDEN        valid       -      -       -
+dk_moderator  no      -     -        null     FORBIDDEN        valid       -      -       -
+dk_manager    dk      seen  seen     seen     list             valid       -      seen    seen
+dk_manager    se      -     -        null     FORBIDDEN        valid       -      -       -
+dk_manager    no      -     -        null     FORBIDDEN        valid       -      -       -
+global_admin  dk      seen  -        hidden   list             valid       -      seen    -
+global_admin  se      seen  -        hidden   list             valid       -      seen    -
+global_admin  no      seen  -        hidden   list             valid       -      seen    -
+se_member     dk      -     -        null     FORBIDDEN        valid       -      -       -
+se_member     se      -     seen     seen     FORBIDDEN        valid       -      -       seen
+se_member     no      -     -        null     FORBIDDEN        valid       -      -       -
 """
 
 
@@ -104,6 +108,7 @@ class Person:
     credential: str  # a badge credential (VC-JWT) issued to this person
     notification_id: str  # global id of one of this person's notifications
     award_id: str  # global id of a BadgeAward the person holds
+    avatar: tuple[str, str]  # (File global id, CID) of the person's avatar
 
 
 @dataclass
@@ -135,6 +140,36 @@ async def only_member_community(db: Database, territory: str, user_key: uuid.UUI
 async def an_award(db: Database, territory: str, user_key: uuid.UUID) -> str:
     award = await award_badge(db, (territory, user_key), await define_badge(db, territory))
     return ids.encode("BadgeAward", territory, str(award.id))
+
+
+async def avatar_file(db: Database, territory: str, user_key: uuid.UUID) -> tuple[str, str]:
+    """An avatar row and its reference, written directly (no IPFS call needs it: access is
+    decided before the node is asked)."""
+    file_key = uuid.uuid4()
+    cid = "bafkreibvv4wrl266jvt3fflj5qmxjhubhr3paiugv7c2fkmhdqv7xwvlgi"
+    async with db.transaction(server_of(territory), territory) as conn:
+        await conn.execute(
+            insert(files).values(
+                id=file_key,
+                owner_id=user_key,
+                purpose="avatar",
+                cid=cid,
+                media_type="image/png",
+                size=1,
+                filename="me.png",
+            )
+        )
+        await conn.execute(
+            insert(file_references).values(
+                file_id=file_key, kind="profile.avatar", object_id=user_key
+            )
+        )
+        await conn.execute(
+            update(profiles)
+            .where(profiles.c.user_id == user_key)
+            .values(avatar_ref=f"file:{file_key}")
+        )
+    return ids.encode("File", territory, str(file_key)), cid
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +206,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
             )[1],
             notification_id=user["notifications"]["nodes"][0]["id"],
             award_id=await an_award(db, territory, key),
+            avatar=await avatar_file(db, territory, key),
         )
     return Cast(tokens, targets)
 
@@ -300,6 +336,19 @@ async def observe_award(client: httpx.AsyncClient, token: str | None, person: Pe
     return "seen"
 
 
+async def observe_file(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    file_id, cid = person.avatar
+    body = await call(client, "query($id: ID!) { node(id: $id) { id } }", {"id": file_id}, token)
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    served = await client.head(f"/files/{cid}", params={"id": file_id}, headers=headers)
+    if codes(body) == ["NOT_FOUND"]:
+        assert served.status_code == 404, served
+        return "-"
+    assert body["data"]["node"] == {"id": file_id}, body
+    assert served.status_code == 200, served
+    return "seen"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -318,5 +367,6 @@ async def test_authorization_table(
         "credential": await observe_credential(auth_client, token, person),
         "notes": await observe_notes(auth_client, token, person),
         "awards": await observe_award(auth_client, token, person),
+        "file": await observe_file(auth_client, token, person),
     }
     assert observed == expected

@@ -40,6 +40,8 @@ EXPECTED = {
     "badge.revoked",
     "badge.expired",
     "badge.renewal_needed",
+    "file.uploaded",
+    "file.deleted",
 }
 
 

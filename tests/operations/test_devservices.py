@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from unityplan.devservices import (
     ServiceUrls,
+    _ipfs_problem,
     ensure_services,
     free_port,
     start_postgres,
@@ -32,6 +33,7 @@ DEAD = {
     "database_url": "postgresql://postgres@127.0.0.1:1/unityplan_devservices",
     "nats_url": "nats://127.0.0.1:1",
     "redis_url": "redis://127.0.0.1:1/2",
+    "ipfs_url": "http://127.0.0.1:1",
 }
 
 
@@ -106,7 +108,9 @@ async def test_ensure_services_starts_real_servers_for_dead_urls(state_dir: Path
     urls = await asyncio.to_thread(ensure_services, state_dir, **DEAD)
 
     for url, dead in zip(
-        (urls.database_url, urls.nats_url, urls.redis_url), DEAD.values(), strict=True
+        (urls.database_url, urls.nats_url, urls.redis_url, urls.ipfs_url),
+        DEAD.values(),
+        strict=True,
     ):
         started, wanted = urlsplit(url), urlsplit(dead)
         assert (started.scheme, started.hostname) == (wanted.scheme, "127.0.0.1")
@@ -117,18 +121,21 @@ async def test_ensure_services_starts_real_servers_for_dead_urls(state_dir: Path
     assert await _select_one(urls.database_url) == (1, "unityplan_devservices")
     assert await _redis_ping(urls.redis_url)
     await _jetstream_ok(urls.nats_url)
+    assert _ipfs_problem(urls.ipfs_url) is None  # js-ipfs answers /api/v0/id
 
     recorded = json.loads((state_dir / "services.json").read_text())
     assert {name: entry["url"] for name, entry in recorded.items()} == {
         "postgres": urls.database_url,
         "nats": urls.nats_url,
         "redis": urls.redis_url,
+        "ipfs": urls.ipfs_url,
     }
 
     postmaster = Path(recorded["postgres"]["data_dir"]) / "postmaster.pid"
     postgres_pid = postmaster.read_text().split()[0]
     assert isinstance(recorded["nats"]["pid"], int)
     assert isinstance(recorded["redis"]["pid"], int)
+    assert isinstance(recorded["ipfs"]["pid"], int)
 
     # A second run (the next `make run`) finds the same servers instead of starting new ones:
     # the same URLs, the same record (NATS's and Redis's pids), the same PostgreSQL postmaster.
@@ -138,11 +145,11 @@ async def test_ensure_services_starts_real_servers_for_dead_urls(state_dir: Path
     assert postmaster.read_text().split()[0] == postgres_pid
 
     # Reachable URLs are used as given: nothing is started for them.
-    given = ServiceUrls(urls.database_url, urls.nats_url, urls.redis_url)
+    given = ServiceUrls(urls.database_url, urls.nats_url, urls.redis_url, urls.ipfs_url)
     other_state = state_dir.parent / "other-run"
     assert await asyncio.to_thread(ensure_services, other_state, **vars(given)) == given
     assert json.loads((other_state / "services.json").read_text()) == {}
 
     await asyncio.to_thread(stop_services, state_dir, remove_data=True)
-    for url in (urls.database_url, urls.nats_url, urls.redis_url):
+    for url in (urls.database_url, urls.nats_url, urls.redis_url, urls.ipfs_url):
         assert _refuses(_port_of(url)), url

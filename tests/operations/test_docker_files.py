@@ -34,7 +34,12 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 SETTINGS_VARS = {name.upper() for name in Settings.model_fields}
 APP_SERVICES = ("migrate", "api")
-BACKING = {"postgres": "DATABASE_URL", "nats": "NATS_URL", "redis": "REDIS_URL"}
+BACKING = {
+    "postgres": "DATABASE_URL",
+    "nats": "NATS_URL",
+    "redis": "REDIS_URL",
+    "ipfs": "IPFS_URL",
+}
 API_PORT = Settings.model_fields["port"].default
 # Variables of the Python runtime itself, not of our settings.
 RUNTIME_VARS = {"PATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"}
@@ -93,7 +98,7 @@ def test_compose_validates_against_the_compose_spec() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_compose_runs_api_migrate_and_the_three_backing_services(compose: dict[str, Any]) -> None:
+def test_compose_runs_api_migrate_and_the_backing_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {*APP_SERVICES, *BACKING, "gateway"}
     assert services["postgres"]["image"].startswith("postgres:15")
@@ -148,6 +153,7 @@ def test_service_urls_point_at_the_compose_services(compose: dict[str, Any], ser
         "postgres": 5432,  # the image's default; compose sets no other
         "nats": int(command_option(services["nats"]["command"], "-p", "--port")),
         "redis": int(command_option(services["redis"]["command"], "--port")),
+        "ipfs": 5001,  # Kubo's RPC API, the image's default
     }
     for backing, var in BACKING.items():
         url = urlsplit(interpolate(env[var]))

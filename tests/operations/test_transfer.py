@@ -124,6 +124,7 @@ def badge_rows(
 async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
     """Rows in EVERY template table, with the content that breaks naive dumps; returns counts."""
     alice, bob = uuid.uuid4(), uuid.uuid4()
+    avatar = uuid.uuid4()
     token_a, token_b = uuid.uuid4(), uuid.uuid4()
     garden, family, custom = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     odd_tz = timezone(timedelta(hours=5, minutes=45))
@@ -197,7 +198,7 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
                 "bio": AWKWARD,
                 "location": AWKWARD[:40],
                 "birthdate": date(1904, 2, 29),
-                "avatar_ref": "file:3f2b8c1e-1111-4a2b-9c3d-0123456789ab",
+                "avatar_ref": f"file:{avatar}",
                 "primary_language": "sma",
                 "visibility": "friends",
                 "field_visibility": {"bio": "public", "birthdate": "only_me"},
@@ -245,6 +246,32 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
             {"key": "big", "value": [12345678901234567890, 1e-7, 0.1]},
             {"key": AWKWARD[:60].replace("\n", " "), "value": []},
         ],
+        # Files on IPFS: the rows move, the content stays on the node (CIDs are global).
+        "files": [
+            {
+                "id": avatar,
+                "owner_id": alice,
+                "purpose": "avatar",
+                "cid": "bafkreibvv4wrl266jvt3fflj5qmxjhubhr3paiugv7c2fkmhdqv7xwvlgi",
+                "media_type": "image/png",
+                "size": 68,
+                "filename": AWKWARD[:20].replace("\n", " "),
+                "width": 1,
+                "height": 1,
+            },
+            {
+                "id": uuid.uuid4(),
+                "owner_id": alice,
+                "purpose": "avatar",
+                "cid": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+                "media_type": "image/webp",
+                "size": 40,
+                "filename": "me-64.webp",
+                "variant_of": avatar,
+                "variant": "64",
+            },
+        ],
+        "file_references": [{"file_id": avatar, "kind": "profile.avatar", "object_id": alice}],
         # Unsent events move with the territory (the relay of its new server publishes them).
         "notifications": [
             {
@@ -618,6 +645,9 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "badge_award_history",
         "badge_notice_claims",
         "badge_rule_events",
+        # t0009_files
+        "files",
+        "file_references",
     }
 
 

@@ -22,6 +22,7 @@ from db.engines import Database
 from db.models import visibility_grants
 from graph import ids
 from tests.authkit import account, call, codes
+from tests.files import png, upload, uploaded
 
 OWNER, FAMILY, FRIEND, COMMUNITY, TERRITORY, NEIGHBOUR, OTHER, ANONYMOUS = (
     "owner",
@@ -62,7 +63,7 @@ FIELDS = {
 PROFILE = """
 query($id: ID!) {
   profile(id: $id) {
-    id territory displayName bio location birthdate avatar primaryLanguage
+    id territory displayName bio location birthdate avatar { id } primaryLanguage
     preferredTranslationLanguage languages { language level } socialLinks { platform url }
   }
 }"""
@@ -112,6 +113,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
         OTHER: await account(auth_client, db, "se"),
     }
     owner = people[OWNER]["accessToken"]
+    avatar = uploaded(await upload(auth_client, owner, png(), purpose="AVATAR"))["file"]["id"]
     ok(
         await call(
             auth_client,
@@ -123,7 +125,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> dict[str, Any]:
                     "bio": "Grows kale.",
                     "location": "Aarhus",
                     "birthdate": "1990-05-17",
-                    "avatar": "file:3f2b8c1e-1111-4a2b-9c3d-0123456789ab",
+                    "avatar": avatar,
                     "primaryLanguage": "da",
                     "preferredTranslationLanguage": "en-GB",
                 }

@@ -16,7 +16,7 @@ SERVERS = pytest.mark.parametrize("territory", ["dk", "se"])  # main server, sec
 UPDATE = """
 mutation($i: UpdateProfileInput!) {
   updateProfile(input: $i) {
-    profile { id displayName bio location birthdate avatar primaryLanguage }
+    profile { id displayName bio location birthdate avatar { id } primaryLanguage }
   }
 }"""
 SET_LANGUAGE = """

@@ -1,5 +1,5 @@
 """Profile rules one at a time: text limits at and past each limit, birthdates at their edges,
-avatars, language tags, social links (each refusal by its own message), time zones, quiet hours
+language tags, social links (each refusal by its own message), time zones, quiet hours
 on a given instant, notification preferences. Expected values are literals."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from domain.profiles import (
     QuietHours,
     clean_text,
     quiet_hours,
-    validate_avatar,
     validate_bio,
     validate_birthdate,
     validate_language,
@@ -99,7 +98,7 @@ def test_clean_text_names_what_it_cleans() -> None:
     )
 
 
-# --- birthdates and avatars
+# --- birthdates
 
 TODAY = date(2026, 11, 27)
 
@@ -118,38 +117,6 @@ def test_birthdates_accepted(value: date) -> None:
 )
 def test_birthdates_refused(value: date, message: str) -> None:
     assert refusal(validate_birthdate, value, today=TODAY) == message
-
-
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        ("ipfs://" + "Q" * 46, "ipfs://" + "Q" * 46),
-        ("  ipfs://" + "a1" * 50 + " ", "ipfs://" + "a1" * 50),
-        ("file:0b7e4a3c-1111-4222-8333-944455566677", "file:0b7e4a3c-1111-4222-8333-944455566677"),
-    ],
-)
-def test_avatars_accepted(given: str, stored: str) -> None:
-    assert validate_avatar(given) == stored
-
-
-@pytest.mark.parametrize(
-    "given",
-    [
-        "ipfs://" + "Q" * 45,
-        "ipfs://" + "Q" * 101,
-        "ipfs://" + "Q" * 45 + "-",
-        "file:0B7E4A3C-1111-4222-8333-944455566677",
-        "file:0b7e4a3c-1111-4222-8333-94445556667",
-        "https://example.org/me.png",
-        "",
-        "file:../../etc/passwd",
-        "ipfs://short",
-    ],
-)
-def test_avatars_refused(given: str) -> None:
-    assert refusal(validate_avatar, given) == (
-        "An avatar is a file reference: 'ipfs://<CID>' or 'file:<uuid>'."
-    )
 
 
 # --- languages

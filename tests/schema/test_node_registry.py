@@ -12,6 +12,7 @@ from graph import ids
 from graph.schema import schema
 from resolvers.node import RESOLVERS
 from tests.authkit import account, award_badge, call, define_badge
+from tests.files import upload, uploaded
 from tests.notifications.conftest import envelope_of, offline_notifier
 from tests.notifications.test_notification_store import granted
 
@@ -85,6 +86,7 @@ async def test_node_round_trips_every_node_type(
     )
     invitation = created["createInvitation"]["invitation"]["id"]
     me = _data(await call(auth_client, "{ me { id profile { id } } }", token=token))["me"]
+    file = uploaded(await upload(auth_client, token, b"a note\n"))["file"]["id"]
     territory = _data(await call(auth_client, '{ territory(id: "se") { id } }'))["territory"]
     community = _data(
         await call(auth_client, '{ communities(territory: "se", first: 1) { nodes { id } } }')
@@ -104,6 +106,7 @@ async def test_node_round_trips_every_node_type(
         "SocialLink": (link, token),
         "SocialGroup": (group, token),
         "Invitation": (invitation, boss),
+        "File": (file, token),
     }
     assert set(samples) == _node_types(), "a new Node type needs a sample here"
     for type_name, (node_id, viewer) in samples.items():

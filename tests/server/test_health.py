@@ -16,7 +16,13 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
-        "checks": {"database:main": True, "database:second": True, "nats": True, "redis": True},
+        "checks": {
+            "database:main": True,
+            "database:second": True,
+            "nats": True,
+            "redis": True,
+            "ipfs": True,
+        },
     }
 
 

@@ -16,6 +16,8 @@ import redis
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
 
 from db.engines import Database
 from graph.server.app import create_app
@@ -23,6 +25,10 @@ from tests.live import serve
 from unityplan.settings import Settings
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
+
+# A file travels in a multipart request, never inside a JSON document: whatever stands in for one
+# here (any string) must be refused with a code, not fail.
+schemathesis.graphql.scalar("Upload", st.text(max_size=20).map(nodes.String))
 
 
 @pytest.fixture(scope="module")
