@@ -35,6 +35,7 @@ class AuditAction(StrEnum):
     COMMUNITY_MEMBER_ADDED = "community.member_added"
     COMMUNITY_MEMBER_REMOVED = "community.member_removed"
     COMMUNITY_ROLE_CHANGED = "community.role_changed"
+    FORUM_CREATED = "forum.created"
 
 
 async def record(

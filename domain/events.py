@@ -28,6 +28,7 @@ from typing import Any, ClassVar, NewType, TypeVar, get_args, get_origin, get_ty
 from uuid_utils import compat as uuid7_source
 
 from domain.communities import CommunityRole
+from domain.forums import ContentKind, FlagReason, ModerationAction
 from domain.privacy import ProfileField
 from domain.roles import Role
 from domain.territories import validate_territory_id
@@ -51,6 +52,7 @@ class EventArea(StrEnum):
     COMMUNITY = "community"
     ROLE = "role"
     PROFILE = "profile"
+    FORUM = "forum"
 
 
 class MemberLeftReason(StrEnum):
@@ -269,6 +271,79 @@ class ProfileUpdated(Event):
     SUBJECTS = {"user_id": "User"}
     user_id: uuid.UUID
     fields: tuple[ProfileField, ...]
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumTopicCreated(Event):
+    TYPE = "forum.topic_created"
+    VERSION = 1
+    DESCRIPTION = (
+        "A topic was opened in a forum. author_territory and author_id name its author (in a "
+        "global forum, an account of any territory)."
+    )
+    SUBJECTS = {"forum_id": "Forum", "topic_id": "ForumTopic"}
+    forum_id: uuid.UUID
+    topic_id: uuid.UUID
+    author_territory: TerritoryRef
+    author_id: uuid.UUID
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumCommentAdded(Event):
+    TYPE = "forum.comment_added"
+    VERSION = 1
+    DESCRIPTION = (
+        "A comment (or a reply) was added to a topic. author_territory and author_id name its "
+        "author; topic_author_territory and topic_author_id the topic's, who may be notified."
+    )
+    SUBJECTS = {"forum_id": "Forum", "topic_id": "ForumTopic", "comment_id": "ForumComment"}
+    forum_id: uuid.UUID
+    topic_id: uuid.UUID
+    comment_id: uuid.UUID
+    author_territory: TerritoryRef
+    author_id: uuid.UUID
+    topic_author_territory: TerritoryRef
+    topic_author_id: uuid.UUID
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumContentFlagged(Event):
+    TYPE = "forum.content_flagged"
+    VERSION = 1
+    DESCRIPTION = (
+        "Someone flagged a topic or comment for the forum's moderators; author_territory and "
+        "author_id name the flagged content's author."
+    )
+    SUBJECTS = {"forum_id": "Forum"}
+    forum_id: uuid.UUID
+    kind: ContentKind
+    target_id: uuid.UUID
+    reason: FlagReason
+    author_territory: TerritoryRef
+    author_id: uuid.UUID
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumModerated(Event):
+    TYPE = "forum.moderated"
+    VERSION = 1
+    DESCRIPTION = (
+        "A moderator acted (hid, restored, warned, restricted, closed, pinned, escalated...). "
+        "subject_territory and subject_id name the person it concerns (the content's author), "
+        "who is notified; entry_id is the moderation log entry."
+    )
+    SUBJECTS = {"forum_id": "Forum", "entry_id": "ForumModerationEntry"}
+    forum_id: uuid.UUID
+    entry_id: uuid.UUID
+    action: ModerationAction
+    kind: ContentKind
+    target_id: uuid.UUID
+    subject_territory: TerritoryRef
+    subject_id: uuid.UUID
 
 
 # --- the envelope

@@ -19,6 +19,12 @@ from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
+from resolvers.forums import (
+    ForumModerationMutations,
+    ForumMutations,
+    ForumQueries,
+    ForumSubscriptions,
+)
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
@@ -35,6 +41,7 @@ class Query(
     AuthQueries,
     InvitationQueries,
     ProfileQueries,
+    ForumQueries,
     FederationQueries,
 ):
     pass
@@ -51,6 +58,8 @@ class Mutation(
     ProfileMutations,
     SocialGroupMutations,
     CommunityMutations,
+    ForumMutations,
+    ForumModerationMutations,
 ):
     pass
 
@@ -59,7 +68,7 @@ class Mutation(
     description="What can be followed live over graphql-transport-ws: each subscription states "
     "who may follow what, and is authorized again for every event it delivers."
 )
-class Subscription(EventSubscriptions):
+class Subscription(EventSubscriptions, ForumSubscriptions):
     pass
 
 

@@ -22,6 +22,7 @@ from graph.types.profiles import profile_view
 from graph.types.relay import Node
 from graph.types.territories import resolve_territory
 from resolvers.accounts import user_node
+from resolvers.forums import comment_node, forum_node, log_entry_node, topic_node
 from resolvers.invitations import invitation_node
 from resolvers.profiles import social_link_node
 from resolvers.social_groups import social_group_node
@@ -54,6 +55,10 @@ RESOLVERS: dict[str, NodeResolver] = {
     "Profile": _profile,
     "SocialLink": social_link_node,
     "SocialGroup": social_group_node,
+    "Forum": forum_node,
+    "ForumTopic": topic_node,
+    "ForumComment": comment_node,
+    "ForumModerationEntry": log_entry_node,
 }
 
 

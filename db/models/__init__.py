@@ -13,6 +13,17 @@ from db.models.base import (
 from db.models.communities import communities, community_memberships
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
+from db.models.forums import (
+    forum_comments,
+    forum_flags,
+    forum_moderation_log,
+    forum_restrictions,
+    forum_revisions,
+    forum_strikes,
+    forum_topics,
+    forum_votes,
+    forums,
+)
 from db.models.invitations import invitation_tokens, invitation_uses
 from db.models.profiles import (
     language_proficiencies,
@@ -31,6 +42,15 @@ __all__ = [
     "audit_log",
     "communities",
     "community_memberships",
+    "forum_comments",
+    "forum_flags",
+    "forum_moderation_log",
+    "forum_restrictions",
+    "forum_revisions",
+    "forum_strikes",
+    "forum_topics",
+    "forum_votes",
+    "forums",
     "global_metadata",
     "global_outbox",
     "invitation_tokens",

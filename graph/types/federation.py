@@ -22,6 +22,7 @@ from strawberry.federation.types import FieldSet
 
 from graph.types.accounts import User
 from graph.types.communities import Community
+from graph.types.forums import Forum, ForumComment, ForumModerationEntry, ForumTopic
 from graph.types.invitations import Invitation
 from graph.types.profiles import Profile, SocialLink
 from graph.types.relay import PageInfo
@@ -38,10 +39,24 @@ ENTITY_TYPES: tuple[type, ...] = (
     SocialLink,
     SocialGroup,
     Invitation,
+    Forum,
+    ForumTopic,
+    ForumComment,
+    ForumModerationEntry,
 )
 
 Entity = Annotated[
-    Territory | Community | User | Profile | SocialLink | SocialGroup | Invitation,
+    Territory
+    | Community
+    | User
+    | Profile
+    | SocialLink
+    | SocialGroup
+    | Invitation
+    | Forum
+    | ForumTopic
+    | ForumComment
+    | ForumModerationEntry,
     strawberry.union(
         "_Entity", description="Every type a gateway can fetch by key through `_entities`."
     ),
