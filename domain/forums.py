@@ -61,7 +61,7 @@ class ForumVisibility(StrEnum):
     """Who may read a forum, before its required badges are checked."""
 
     PUBLIC = "public"
-    ACCOUNTS = "accounts"
+    MODERATORS = "moderators"
 
 
 class CommentOrder(StrEnum):
@@ -248,27 +248,18 @@ class Standing:
     moderates: bool
 
 
-def is_home(caller: Caller, facts: ForumFacts) -> bool:
-    """Whether the caller is an account that may see the forum at all: anyone's for GLOBAL
-    forums, the territory's own accounts (and global admins) for the others."""
-    if is_global_admin(caller.roles):
-        return True
-    if facts.level is ForumLevel.GLOBAL:
-        return caller.is_authenticated or facts.visibility is ForumVisibility.PUBLIC
-    return caller.territory_id == facts.territory_id or (
-        not caller.is_authenticated and facts.visibility is ForumVisibility.PUBLIC
-    )
-
-
 def visible_to(caller: Caller, facts: ForumFacts, standing: Standing) -> bool:
-    """Whether the caller sees the forum (else NOT_FOUND): its territory (or any, for GLOBAL),
-    its visibility, the community for COMMUNITY forums, and the read badges. Moderators see
-    every forum of their scope."""
-    if not is_home(caller, facts):
-        return False
+    """Whether the caller sees the forum (else NOT_FOUND). Its moderators see every forum of
+    their scope. Others: a MODERATORS forum is for moderators only; a GLOBAL forum is anyone's
+    (anonymous callers included); a TERRITORY or COMMUNITY forum only its territory's accounts
+    (and a COMMUNITY forum only the community's members); then the read badges decide."""
     if standing.moderates:
         return True
-    if facts.visibility is ForumVisibility.ACCOUNTS and not caller.is_authenticated:
+    if facts.visibility is ForumVisibility.MODERATORS:
+        return False
+    if facts.level is not ForumLevel.GLOBAL and (
+        caller.territory_id != facts.territory_id or not caller.is_authenticated
+    ):
         return False
     if not standing.is_member:
         return False

@@ -53,7 +53,7 @@ forums = Table(
     Column("read_badges", ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"),
     Column("post_badges", ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"),
     created_at(),
-    CheckConstraint("visibility IN ('public', 'accounts')", name="visibility_known"),
+    CheckConstraint("visibility IN ('public', 'moderators')", name="visibility_known"),
     Index("ix_forums_parent", "parent_id", "position", "id"),
 )
 

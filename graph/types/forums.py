@@ -71,8 +71,10 @@ ForumVisibilityEnum = described_enum(
     name="ForumVisibility",
     description="Who may read a forum before its required badges are checked.",
     values={
-        ForumVisibility.PUBLIC: "Anyone who may see the forum's level, anonymous callers too.",
-        ForumVisibility.ACCOUNTS: "Signed-in accounts only.",
+        ForumVisibility.PUBLIC: "Everyone its level admits: anyone for a GLOBAL forum "
+        "(anonymous callers too), the territory's accounts for a TERRITORY forum, the "
+        "community's members for a COMMUNITY forum.",
+        ForumVisibility.MODERATORS: "Its moderators only: a staff room.",
     },
 )
 CommentOrderEnum = described_enum(

@@ -12,7 +12,10 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
   of the owner's territory see it; roles do not widen it, so a global admin does not;
 * ``Community.members`` lists to accounts of the community's territory and to global admins;
   each member's profile is still their privacy's to show;
-* ``invitations(territory:)`` answers the territory's managers and global admins.
+* ``invitations(territory:)`` answers the territory's managers and global admins;
+* a TERRITORY forum (and its topics, with their authors) shows to accounts of its territory and
+  to global admins; to anyone else it is NOT_FOUND, through ``node``, ``nodes`` and the
+  ``forums`` list alike.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pytest
 from sqlalchemy import insert
 
 from db.engines import Database
-from db.models import communities, community_memberships
+from db.models import communities, community_memberships, forum_topics, forums
 from graph import ids
 from tests.authkit import account, call, codes, server_of
 
@@ -41,26 +44,29 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
+# forum:       a public TERRITORY forum of the target's territory with a topic the target
+#              opened: seen (node, nodes and the forums list show it, the topic its author),
+#              - (NOT_FOUND, [null], not listed)
 TABLE = """
-viewer        target  user  profile  members  invitations
-anonymous     dk      -     -        null     UNAUTHENTICATED
-anonymous     se      -     -        null     UNAUTHENTICATED
-anonymous     no      -     -        null     UNAUTHENTICATED
-dk_member     dk      -     seen     seen     FORBIDDEN
-dk_member     se      -     -        null     FORBIDDEN
-dk_member     no      -     -        null     FORBIDDEN
-dk_moderator  dk      seen  seen     seen     FORBIDDEN
-dk_moderator  se      -     -        null     FORBIDDEN
-dk_moderator  no      -     -        null     FORBIDDEN
-dk_manager    dk      seen  seen     seen     list
-dk_manager    se      -     -        null     FORBIDDEN
-dk_manager    no      -     -        null     FORBIDDEN
-global_admin  dk      seen  -        hidden   list
-global_admin  se      seen  -        hidden   list
-global_admin  no      seen  -        hidden   list
-se_member     dk      -     -        null     FORBIDDEN
-se_member     se      -     seen     seen     FORBIDDEN
-se_member     no      -     -        null     FORBIDDEN
+viewer        target  user  profile  members  invitations      forum
+anonymous     dk      -     -        null     UNAUTHENTICATED  -
+anonymous     se      -     -        null     UNAUTHENTICATED  -
+anonymous     no      -     -        null     UNAUTHENTICATED  -
+dk_member     dk      -     seen     seen     FORBIDDEN        seen
+dk_member     se      -     -        null     FORBIDDEN        -
+dk_member     no      -     -        null     FORBIDDEN        -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        seen
+dk_moderator  se      -     -        null     FORBIDDEN        -
+dk_moderator  no      -     -        null     FORBIDDEN        -
+dk_manager    dk      seen  seen     seen     list             seen
+dk_manager    se      -     -        null     FORBIDDEN        -
+dk_manager    no      -     -        null     FORBIDDEN        -
+global_admin  dk      seen  -        hidden   list             seen
+global_admin  se      seen  -        hidden   list             seen
+global_admin  no      seen  -        hidden   list             seen
+se_member     dk      -     -        null     FORBIDDEN        -
+se_member     se      -     seen     seen     FORBIDDEN        seen
+se_member     no      -     -        null     FORBIDDEN        -
 """
 
 
@@ -86,6 +92,8 @@ class Person:
     username: str
     email: str
     community_id: str  # global id of a public community whose only member this person is
+    forum_id: str  # global id of a public territory forum of their territory
+    topic_id: str  # global id of a topic they opened in it
 
 
 @dataclass
@@ -114,6 +122,25 @@ async def only_member_community(db: Database, territory: str, user_key: uuid.UUI
     return ids.encode("Community", territory, str(community))
 
 
+async def forum_with_topic(db: Database, territory: str, user_key: uuid.UUID) -> tuple[str, str]:
+    forum, topic = uuid.uuid4(), uuid.uuid4()
+    async with db.transaction(server_of(territory), territory) as conn:
+        await conn.execute(insert(forums).values(id=forum, name="Authorization table"))
+        await conn.execute(
+            insert(forum_topics).values(
+                id=topic,
+                forum_id=forum,
+                title="Hello",
+                body="Hello",
+                author_territory=territory,
+                author_id=user_key,
+            )
+        )
+    return ids.encode("Forum", territory, str(forum)), ids.encode(
+        "ForumTopic", territory, str(topic)
+    )
+
+
 @pytest.fixture(scope="module")
 async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
     viewer_accounts = {
@@ -132,12 +159,15 @@ async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
         me = await call(auth_client, "{ me { id username email } }", token=logged["accessToken"])
         user = me["data"]["me"]
         key = uuid.UUID(ids.decode(user["id"]).key)
+        forum, topic = await forum_with_topic(db, territory, key)
         targets[territory] = Person(
             user_id=user["id"],
             profile_id=ids.encode("Profile", territory, str(key)),
             username=user["username"],
             email=user["email"],
             community_id=await only_member_community(db, territory, key),
+            forum_id=forum,
+            topic_id=topic,
         )
     return Cast(tokens, targets)
 
@@ -229,6 +259,32 @@ async def observe_invitations(client: httpx.AsyncClient, token: str | None, terr
     return "list"
 
 
+FORUM = """
+query($forum: ID!, $topic: ID!) {
+  node(id: $forum) { ... on Forum { id name } }
+  nodes(ids: [$topic]) { ... on ForumTopic { id author { userId } } }
+}"""
+FORUMS = "query($t: String!) { forums(territory: $t, first: 100) { nodes { id } } }"
+
+
+async def observe_forum(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, FORUM, {"forum": person.forum_id, "topic": person.topic_id}, token)
+    listed = await call(client, FORUMS, {"t": person_territory(person)}, token)
+    shown = [f["id"] for f in listed["data"]["forums"]["nodes"]]
+    if codes(body) == ["NOT_FOUND"]:
+        assert body["data"] in (None, {"node": None, "nodes": [None]}), body
+        nodes = await call(
+            client, "query($id: ID!) { nodes(ids: [$id]) { id } }", {"id": person.topic_id}, token
+        )
+        assert nodes == {"data": {"nodes": [None]}}, nodes
+        assert person.forum_id not in shown
+        return "-"
+    assert "errors" not in body, body
+    assert body["data"]["nodes"] == [{"id": person.topic_id, "author": {"userId": person.user_id}}]
+    assert person.forum_id in shown
+    return "seen"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -244,5 +300,6 @@ async def test_authorization_table(
         "profile": await observe_profile(auth_client, token, person),
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
+        "forum": await observe_forum(auth_client, token, person),
     }
     assert observed == expected

@@ -35,6 +35,10 @@ EXPECTED = {
     "role.granted",
     "role.revoked",
     "profile.updated",
+    "forum.topic_created",
+    "forum.comment_added",
+    "forum.content_flagged",
+    "forum.moderated",
 }
 
 

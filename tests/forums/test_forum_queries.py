@@ -26,7 +26,8 @@ async def test_topics_comments_and_a_whole_thread(
     await new_comment(auth_client, bob["accessToken"], topic, "deeper", reply)
     data = ok(await call(auth_client, TOPICS, {"id": forum}, bob["accessToken"]))
     (listed,) = data["node"]["topics"]["nodes"]
-    assert listed["title"] == "Seeds" and listed["commentCount"] == 3
+    assert listed["title"] == "Seeds"
+    assert listed["commentCount"] == 3
     assert listed["author"]["userId"] == alice["user"]["id"]
     (top,) = listed["comments"]["nodes"]
     assert top["body"] == "<b>not html</b>"  # stored and returned as given

@@ -11,6 +11,7 @@ from db.engines import Database
 from graph.schema import schema
 from resolvers.node import RESOLVERS
 from tests.authkit import account, call
+from tests.forums.forumkit import new_comment, new_forum, new_topic
 
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
 
@@ -25,7 +26,7 @@ def _node_types() -> set[str]:
 
 # Live events (graph/types/events.py) have an id clients de-duplicate on, but are delivered once
 # and never stored for refetching: node(id:) has nothing to read them back from.
-DELIVERED_ONLY = {"CommunityActivity"}
+DELIVERED_ONLY = {"CommunityActivity", "ForumTopicEvent"}
 
 
 def _types_with_an_id() -> set[str]:
@@ -86,6 +87,18 @@ async def test_node_round_trips_every_node_type(
     community = _data(
         await call(auth_client, '{ communities(territory: "se", first: 1) { nodes { id } } }')
     )["communities"]["nodes"][0]["id"]
+    forum = await new_forum(auth_client, boss, "se")
+    topic = await new_topic(auth_client, token, forum)
+    comment = await new_comment(auth_client, token, topic)
+    pinned = _data(
+        await call(
+            auth_client,
+            "mutation($t: ID!) { pinForumTopic(input: {topicId: $t}) { entry { id } } }",
+            {"t": topic},
+            boss,
+        )
+    )
+    entry = pinned["pinForumTopic"]["entry"]["id"]
     samples = {
         "Territory": (territory["id"], None),
         "Community": (community, None),
@@ -94,6 +107,10 @@ async def test_node_round_trips_every_node_type(
         "SocialLink": (link, token),
         "SocialGroup": (group, token),
         "Invitation": (invitation, boss),
+        "Forum": (forum, token),
+        "ForumTopic": (topic, token),
+        "ForumComment": (comment, token),
+        "ForumModerationEntry": (entry, boss),
     }
     assert set(samples) == _node_types(), "a new Node type needs a sample here"
     for type_name, (node_id, viewer) in samples.items():

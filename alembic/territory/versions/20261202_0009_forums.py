@@ -67,7 +67,7 @@ def upgrade() -> None:
         _now("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_forums"),
         sa.CheckConstraint(
-            "visibility IN ('public', 'accounts')", name="ck_forums_visibility_known"
+            "visibility IN ('public', 'moderators')", name="ck_forums_visibility_known"
         ),
         schema=S,
     )
