@@ -16,6 +16,8 @@ class UserFacingError(Exception):
         self.message = message
         # The input field at fault (camelCase, as the client wrote it): ``extensions.field``.
         self.field = field
+        # Further ``extensions`` entries a client can act on (the missing prerequisites' ids).
+        self.extra: dict[str, object] = {}
 
 
 class BadUserInput(UserFacingError):

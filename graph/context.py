@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket
 
 from db.engines import Database
 from domain.callers import Caller
+from domain.clock import Clock, utc_now
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from graph.loaders.request import Loaders
@@ -72,6 +73,8 @@ class Context:
     fanout: FanOut | None = None
     # Per-event authorization answers shared by this app's subscribers (resolvers/events.py).
     shared_checks: SharedChecks = field(default_factory=SharedChecks)
+    # "Now" for every time rule (badge validity, the Code of Conduct gate): tests inject theirs.
+    clock: Clock = utc_now
 
     @property
     def services(self) -> AuthServices:

@@ -133,6 +133,7 @@ def _code(
         extensions["code"] = original.code
         if original.field is not None:
             extensions["field"] = original.field
+        extensions.update(original.extra)
         message = original.message
     elif isinstance(original, (CannotGetOperationTypeError, InvalidOperationTypeError)):
         # Strawberry's streaming path (WebSocket) reports an unknown or missing operation name,

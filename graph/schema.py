@@ -16,6 +16,7 @@ from graph.server.limits import DocumentLimits
 from graph.server.policy import Policy
 from graph.types.federation import ENTITY_TYPES, FEDERATION_VERSION
 from resolvers.accounts import AuthMutations, AuthQueries
+from resolvers.badges import BadgeQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
@@ -43,6 +44,7 @@ class Query(
     ProfileQueries,
     ForumQueries,
     FederationQueries,
+    BadgeQueries,
 ):
     pass
 

@@ -22,6 +22,7 @@ from graph.types.profiles import profile_view
 from graph.types.relay import Node
 from graph.types.territories import resolve_territory
 from resolvers.accounts import user_node
+from resolvers.badges import award_node, badge_node
 from resolvers.forums import comment_node, forum_node, log_entry_node, topic_node
 from resolvers.invitations import invitation_node
 from resolvers.profiles import social_link_node
@@ -59,6 +60,8 @@ RESOLVERS: dict[str, NodeResolver] = {
     "ForumTopic": topic_node,
     "ForumComment": comment_node,
     "ForumModerationEntry": log_entry_node,
+    "Badge": badge_node,
+    "BadgeAward": award_node,
 }
 
 

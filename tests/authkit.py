@@ -7,19 +7,23 @@ import json
 import os
 import sys
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select, text, update
 
+from db import badges as badge_db
 from db.accounts import active_territory
+from db.badges import AwardRecord
 from db.engines import Database
 from db.invitations import create_invitation
 from db.models import audit_log, invitation_tokens, user_identities, users
 from domain.accounts import secret_hash
+from domain.badges import GLOBAL_HOME, BadgeLevel, BadgeRef, Permission
 from domain.roles import Role
+from graph import ids
 from tests.conftest import CHECKOUT, MAIN_DSN, ON_SECOND
 
 CLI = str(Path(sys.executable).parent / "unityplan")
@@ -241,3 +245,80 @@ async def assert_refused(
     assert await user_count(db, territory) == users_before
     assert await identity_count(db) == identities_before
     return body
+
+
+# --- badges: definitions and awards made in-process (the mutations are tested on their own)
+
+
+async def define_badge(
+    db: Database,
+    home: str,
+    *,
+    name: str | None = None,
+    permissions: tuple[Permission, ...] = (),
+    prerequisites: tuple[BadgeRef, ...] = (),
+    validity_days: int | None = None,
+    level: BadgeLevel | None = None,
+    community_id: uuid.UUID | None = None,
+) -> BadgeRef:
+    """A definition in ``home`` (``global`` or a territory id) at version 1; its reference."""
+    if level is None:
+        level = (
+            BadgeLevel.GLOBAL
+            if home == GLOBAL_HOME
+            else BadgeLevel.COMMUNITY
+            if community_id is not None
+            else BadgeLevel.TERRITORY
+        )
+    server = "main" if home == GLOBAL_HOME else server_of(home)
+    async with db.transaction(server, None if home == GLOBAL_HOME else home) as conn:
+        key = await badge_db.create_definition(
+            conn,
+            home,
+            level=level,
+            community_id=community_id,
+            content={
+                "name": name or unique("badge "),
+                "permissions": [p.value for p in permissions],
+                "validity_days": validity_days,
+            },
+            prerequisites=prerequisites,
+        )
+    return BadgeRef(home, key)
+
+
+async def award_badge(
+    db: Database,
+    holder: dict[str, Any] | tuple[str, uuid.UUID],
+    badge: BadgeRef,
+    *,
+    now: datetime | None = None,
+) -> AwardRecord:
+    """Award (or renew) ``badge`` to an account, given as ``account()``'s result or as
+    (territory, user id), valid from ``now`` for the definition's validity."""
+    if isinstance(holder, tuple):
+        territory, user_id = holder
+    else:
+        territory, user_id = account_key(holder)
+    home_server = "main" if badge.home == GLOBAL_HOME else server_of(badge.home)
+    routed = None if badge.home == GLOBAL_HOME else badge.home
+    async with db.connect(home_server, routed) as conn:
+        definition = (await badge_db.definitions_by_ids(conn, badge.home, [badge.id]))[badge.id]
+    async with db.transaction(server_of(territory), territory) as conn:
+        award, _ = await badge_db.grant(
+            conn,
+            territory,
+            user_id=user_id,
+            definition=definition,
+            now=now or datetime.now(UTC),
+            source="manual",
+            reason="test",
+            actor=None,
+        )
+    return award
+
+
+def account_key(logged: dict[str, Any]) -> tuple[str, uuid.UUID]:
+    """(territory, user id) of an ``account()``/``new_account()`` result."""
+    key = ids.decode(logged["user"]["id"])
+    return key.territory_id, uuid.UUID(key.key)

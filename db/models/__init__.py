@@ -3,6 +3,18 @@ and every query module import ``db.models`` without knowing which area owns a ta
 
 from db.models.accounts import sessions, user_identities, users
 from db.models.audit import audit_log
+from db.models.badges import (
+    badge_award_history,
+    badge_awards,
+    badge_definition_versions,
+    badge_definitions,
+    badge_notice_claims,
+    badge_prerequisites,
+    badge_rule_events,
+    global_badge_definition_versions,
+    global_badge_definitions,
+    global_badge_prerequisites,
+)
 from db.models.base import (
     GLOBAL_SCHEMA,
     NAMING,
@@ -40,6 +52,13 @@ __all__ = [
     "NAMING",
     "TERRITORY_PLACEHOLDER",
     "audit_log",
+    "badge_award_history",
+    "badge_awards",
+    "badge_definition_versions",
+    "badge_definitions",
+    "badge_notice_claims",
+    "badge_prerequisites",
+    "badge_rule_events",
     "communities",
     "community_memberships",
     "forum_comments",
@@ -51,6 +70,9 @@ __all__ = [
     "forum_topics",
     "forum_votes",
     "forums",
+    "global_badge_definition_versions",
+    "global_badge_definitions",
+    "global_badge_prerequisites",
     "global_metadata",
     "global_outbox",
     "invitation_tokens",

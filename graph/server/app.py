@@ -23,6 +23,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db.engines import Database
 from domain.callers import ANONYMOUS, Caller
+from domain.clock import Clock, utc_now
 from domain.errors import Unauthenticated, Unavailable
 from events.fanout import FanOut
 from events.runtime import start_events
@@ -58,6 +59,7 @@ class GraphQLApp(GraphQL[Context, None]):
         graphql_schema: Schema | None = None,
         auth: AuthServices | None = None,
         observe_batch: BatchObserver | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         super().__init__(
             graphql_schema or schema,
@@ -67,6 +69,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.db = db
         self.auth = auth
         self.observe_batch = observe_batch
+        self.clock = clock
         # The process's live-event fan-out (events/fanout.py), set by the lifespan once started;
         # None where no lifespan runs (tests driving the app through httpx's ASGI transport).
         self.fanout: FanOut | None = None
@@ -99,6 +102,7 @@ class GraphQLApp(GraphQL[Context, None]):
             rate_wait=rate_wait,
             fanout=self.fanout,
             shared_checks=self.shared_checks,
+            clock=self.clock,
         )
 
     def loaders_for(self, caller: Caller) -> Loaders:
@@ -125,9 +129,11 @@ def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
     observability: Observability | None = None,
+    clock: Clock = utc_now,
 ) -> Starlette:
     """Build the app; ``db`` may be passed in by tests that own the engines, ``observability``
-    by tests that read its metrics or spans (else it is built from the settings)."""
+    by tests that read its metrics or spans (else it is built from the settings), ``clock`` by
+    tests that move time (badge validity, the Code of Conduct gate)."""
     settings = settings or get_settings()
     owns_db = db is None
     database = db or Database(
@@ -148,6 +154,7 @@ def create_app(
         graphql_schema=build_schema(front_door, observe.schema_extensions()),
         auth=auth,
         observe_batch=observe.observe_batch,
+        clock=clock,
     )
     configure_front_door(graphql, settings, database, redis)
 

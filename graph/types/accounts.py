@@ -19,6 +19,7 @@ from domain.accounts import can_read_account
 from graph import ids
 from graph.context import Info
 from graph.loaders.accounts import USER_BY_ID
+from graph.types.badges import UserBadges
 from graph.types.communities import UserCommunities
 from graph.types.profiles import UserProfiles
 from graph.types.relay import Node
@@ -37,7 +38,7 @@ _WHO_SEES = (
     "territory managers and moderators of that territory and global admins see it; everyone "
     "else meets the person through their `Profile`."
 )
-class User(UserProfiles, UserSocialGroups, UserCommunities, UserRoles, Node):
+class User(UserProfiles, UserSocialGroups, UserCommunities, UserRoles, UserBadges, Node):
     username: str = strawberry.field(
         description="Login name, lower case, unique in the territory (3-32 of a-z, 0-9, '.', "
         f"'_', '-'). {_WHO_SEES}"

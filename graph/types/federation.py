@@ -21,6 +21,7 @@ from strawberry.federation.schema_directives import Key, Shareable
 from strawberry.federation.types import FieldSet
 
 from graph.types.accounts import User
+from graph.types.badges import Badge, BadgeAward
 from graph.types.communities import Community
 from graph.types.forums import Forum, ForumComment, ForumModerationEntry, ForumTopic
 from graph.types.invitations import Invitation
@@ -43,6 +44,8 @@ ENTITY_TYPES: tuple[type, ...] = (
     ForumTopic,
     ForumComment,
     ForumModerationEntry,
+    Badge,
+    BadgeAward,
 )
 
 Entity = Annotated[
@@ -56,7 +59,9 @@ Entity = Annotated[
     | Forum
     | ForumTopic
     | ForumComment
-    | ForumModerationEntry,
+    | ForumModerationEntry
+    | Badge
+    | BadgeAward,
     strawberry.union(
         "_Entity", description="Every type a gateway can fetch by key through `_entities`."
     ),

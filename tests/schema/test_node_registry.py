@@ -8,9 +8,10 @@ import httpx
 from graphql import GraphQLObjectType
 
 from db.engines import Database
+from graph import ids
 from graph.schema import schema
 from resolvers.node import RESOLVERS
-from tests.authkit import account, call
+from tests.authkit import account, award_badge, call, define_badge
 from tests.forums.forumkit import new_comment, new_forum, new_topic
 
 NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -99,7 +100,11 @@ async def test_node_round_trips_every_node_type(
         )
     )
     entry = pinned["pinForumTopic"]["entry"]["id"]
+    badge = await define_badge(db, "se")
+    award = await award_badge(db, owner, badge)
     samples = {
+        "Badge": (ids.encode("Badge", "se", str(badge.id)), token),
+        "BadgeAward": (ids.encode("BadgeAward", "se", str(award.id)), token),
         "Territory": (territory["id"], None),
         "Community": (community, None),
         "User": (me["id"], token),

@@ -5,7 +5,7 @@ People are (territory, user id) references without a foreign key: the global ter
 hold posts by accounts of every territory.
 
 Revision ID: t0009_forums
-Revises: t0005
+Revises: t0007_badges
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "t0009_forums"
-down_revision: str | None = "t0005"
+down_revision: str | None = "t0007_badges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
