@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from domain.badges import BadgeRef, Scope
 from domain.callers import Caller
 from domain.errors import BadUserInput, Forbidden, UserFacingError
-from domain.roles import Role, has_role_in, is_global_admin
 
 GLOBAL_TERRITORY = "global"
 """The territory whose forums are GLOBAL: open to the accounts of every territory."""
@@ -226,10 +226,11 @@ class ForumFacts:
 
     territory_id: str
     level: ForumLevel
+    community_id: uuid.UUID | None
     visibility: ForumVisibility
     is_open: bool
-    read_badges: tuple[uuid.UUID, ...]
-    post_badges: tuple[uuid.UUID, ...]
+    read_badges: tuple[BadgeRef, ...]
+    post_badges: tuple[BadgeRef, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +243,7 @@ class Standing:
     """
 
     is_member: bool
-    badges: frozenset[uuid.UUID]
+    badges: frozenset[BadgeRef]
     may_read: bool
     may_post: bool
     moderates: bool
@@ -290,12 +291,14 @@ def check_may_post(
         )
 
 
-def is_moderator_by_role(roles: Iterable[str], territory_id: str) -> bool:
-    """Territory moderators and managers (and global admins) moderate the territory's forums;
-    holders of the forum.moderate badge permission are added by the badge check."""
-    return has_role_in(roles, territory_id, (Role.MODERATOR, Role.TERRITORY_MANAGER)) or (
-        is_global_admin(roles)
-    )
+def scope_of(facts: ForumFacts) -> Scope:
+    """The scope whose forum.read/forum.post/forum.moderate holders read, post and moderate
+    here: everywhere for a GLOBAL forum, else its territory or its community."""
+    if facts.level is ForumLevel.GLOBAL:
+        return Scope.everywhere()
+    if facts.community_id is None:
+        return Scope.territory(facts.territory_id)
+    return Scope.community(facts.territory_id, facts.community_id)
 
 
 def check_moderates(standing: Standing) -> None:

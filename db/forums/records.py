@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from db.models import forum_comments, forum_topics, forums
+from domain.badges import BadgeRef
 from domain.forums import Author, ForumFacts, ForumVisibility, level_of
 
 
@@ -22,8 +23,8 @@ class ForumRecord:
     description: str
     visibility: ForumVisibility
     is_open: bool
-    read_badges: tuple[uuid.UUID, ...]
-    post_badges: tuple[uuid.UUID, ...]
+    read_badges: tuple[BadgeRef, ...]
+    post_badges: tuple[BadgeRef, ...]
     created_at: datetime
 
     @property
@@ -31,6 +32,7 @@ class ForumRecord:
         return ForumFacts(
             territory_id=self.territory_id,
             level=level_of(self.territory_id, self.community_id),
+            community_id=self.community_id,
             visibility=self.visibility,
             is_open=self.is_open,
             read_badges=self.read_badges,
@@ -142,10 +144,23 @@ def forum(territory_id: str, row: Sequence[object]) -> ForumRecord:
         str(row[5]),
         ForumVisibility(str(row[6])),
         bool(row[7]),
-        tuple(row[8]),  # type: ignore[arg-type]
-        tuple(row[9]),  # type: ignore[arg-type]
+        badge_refs(row[8]),  # type: ignore[arg-type]
+        badge_refs(row[9]),  # type: ignore[arg-type]
         row[10],  # type: ignore[arg-type]
     )
+
+
+def badge_refs(values: Sequence[str]) -> tuple[BadgeRef, ...]:
+    """Stored "<home>/<uuid>" strings as references."""
+    refs = []
+    for value in values:
+        home, _, key = value.partition("/")
+        refs.append(BadgeRef(home, uuid.UUID(key)))
+    return tuple(refs)
+
+
+def stored_refs(refs: Sequence[BadgeRef]) -> list[str]:
+    return [f"{ref.home}/{ref.id}" for ref in refs]
 
 
 def topic(territory_id: str, row: Sequence[object]) -> TopicRecord:

@@ -24,9 +24,11 @@ from db.forums.records import (
     TopicRecord,
     comment,
     forum,
+    stored_refs,
     topic,
 )
 from db.models import forum_comments, forum_revisions, forum_topics, forum_votes, forums
+from domain.badges import BadgeRef
 from domain.events import new_event_id
 from domain.forums import Author, ContentKind, ForumVisibility, VoteValue, vote_delta
 
@@ -64,8 +66,8 @@ async def create_forum(
     description: str,
     visibility: ForumVisibility,
     is_open: bool,
-    read_badges: Sequence[uuid.UUID],
-    post_badges: Sequence[uuid.UUID],
+    read_badges: Sequence[BadgeRef],
+    post_badges: Sequence[BadgeRef],
     position: int,
 ) -> ForumRecord:
     row = (
@@ -79,8 +81,8 @@ async def create_forum(
                 description=description,
                 visibility=visibility.value,
                 is_open=is_open,
-                read_badges=list(read_badges),
-                post_badges=list(post_badges),
+                read_badges=stored_refs(read_badges),
+                post_badges=stored_refs(post_badges),
                 position=position,
             )
             .returning(*FORUM_COLUMNS)

@@ -50,8 +50,9 @@ forums = Table(
     Column("description", Text, nullable=False, server_default=""),
     Column("visibility", String(16), nullable=False, server_default="public"),
     Column("is_open", Boolean, nullable=False, server_default=text("true")),
-    Column("read_badges", ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"),
-    Column("post_badges", ARRAY(UUID(as_uuid=True)), nullable=False, server_default="{}"),
+    # Badges as "<home>/<uuid>" (home: `global` or the defining territory).
+    Column("read_badges", ARRAY(String(100)), nullable=False, server_default="{}"),
+    Column("post_badges", ARRAY(String(100)), nullable=False, server_default="{}"),
     created_at(),
     CheckConstraint("visibility IN ('public', 'moderators')", name="visibility_known"),
     Index("ix_forums_parent", "parent_id", "position", "id"),

@@ -10,16 +10,20 @@ Text is returned exactly as it was written: never rendered to HTML (clients esca
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 
 from db.forums.moderation import FlagRecord, LogRecord
 from db.forums.records import CommentRecord, ForumRecord, TopicRecord
+from domain.badges import BadgeRef, Permission, valid_badges
 from domain.communities import account_in
 from domain.errors import BadUserInput
 from domain.forums import (
@@ -32,11 +36,12 @@ from domain.forums import (
     ModerationAction,
     Standing,
     VoteValue,
-    is_moderator_by_role,
+    scope_of,
     visible_to,
 )
-from graph import ids
+from graph import badge_access, ids
 from graph.context import Info
+from graph.loaders.badges import AWARDS_OF_USER
 from graph.loaders.communities import MEMBERSHIPS_OF_USER
 from graph.loaders.forums import (
     COMMENT_BY_ID,
@@ -51,6 +56,7 @@ from graph.loaders.forums import (
     TOPIC_BY_ID,
     TOPIC_PAGE,
 )
+from graph.types.badges import Badge, badge_id
 from graph.types.enums import described_enum
 from graph.types.profiles import Profile, profile_view
 from graph.types.relay import After, Connection, First, Node, connection, page_size
@@ -141,10 +147,17 @@ ModerationActionEnum = described_enum(
 
 
 async def standing_in(info: Info, record: ForumRecord) -> Standing:
-    """The caller's standing for ``record``: community membership, moderation by role.
-    (Badges: held badge ids and the forum.read/forum.post/forum.moderate permissions come with
-    the badges area.)"""
+    """The caller's standing for ``record``: community membership, the badges they validly hold
+    and the forum permissions (roles and badges) in the forum's scope (graph.badge_access)."""
     caller = info.context.caller
+    if not caller.is_authenticated:
+        return Standing(
+            is_member=record.community_id is None,
+            badges=frozenset(),
+            may_read=False,
+            may_post=False,
+            moderates=False,
+        )
     territory_id = record.territory_id
     is_member = True
     if record.community_id is not None:
@@ -154,12 +167,14 @@ async def standing_in(info: Info, record: ForumRecord) -> Standing:
         else:
             found = await info.context.loaders.get(MEMBERSHIPS_OF_USER, territory_id).load(user_id)
             is_member = any(m.community_id == record.community_id for m, _ in found)
+    perms = await badge_access.permissions_of(info, caller.account())
+    scope = scope_of(record.facts)
     return Standing(
         is_member=is_member,
-        badges=frozenset(),
-        may_read=False,
-        may_post=False,
-        moderates=is_moderator_by_role(caller.roles, territory_id),
+        badges=perms.held,
+        may_read=perms.allows(Permission.FORUM_READ, scope),
+        may_post=perms.allows(Permission.FORUM_POST, scope),
+        moderates=perms.allows(Permission.FORUM_MODERATE, scope),
     )
 
 
@@ -189,6 +204,14 @@ async def forum_by_id(info: Info, territory_id: str, key: uuid.UUID) -> Access |
 # --- people
 
 
+@strawberry.type(description="A badge an author validly holds, shown beside their posts.")
+class ForumBadge:
+    badge: Badge = strawberry.field(description="The badge, as its current version describes it.")
+    valid_until: datetime | None = strawberry.field(
+        description="When this award lapses; null: it does not expire."
+    )
+
+
 @strawberry.type(
     description="Who wrote a topic or comment: a reference to an account of any territory "
     "(global forums hold posts from many), resolved in that territory."
@@ -196,16 +219,19 @@ async def forum_by_id(info: Info, territory_id: str, key: uuid.UUID) -> Access |
 class ForumAuthor:
     territory_code: strawberry.Private[str]
     key: strawberry.Private[uuid.UUID]
+    # The badges, when the page that built this author read them for all its authors at once.
+    preloaded: strawberry.Private[list[ForumBadge] | None]
     user_id: strawberry.ID = strawberry.field(
         description="Their account's id (a `User` id); reading the account follows `User`'s rules."
     )
 
     @classmethod
-    def of(cls, author: Author) -> ForumAuthor:
+    def of(cls, author: Author, badges: list[ForumBadge] | None = None) -> ForumAuthor:
         territory, key = author
         return cls(
             territory_code=territory,
             key=key,
+            preloaded=badges,
             user_id=strawberry.ID(ids.encode("User", territory, str(key))),
         )
 
@@ -215,6 +241,77 @@ class ForumAuthor:
     )
     async def profile(self, info: Info) -> Profile | None:
         return await profile_view(info, self.territory_code, self.key)
+
+    @strawberry.field(
+        description="The badges they validly hold now (prerequisites valid too), newest award "
+        "first: anyone who sees the post sees them."
+    )
+    def badges(self, info: Info) -> list[ForumBadge]:
+        if self.preloaded is not None:
+            return self.preloaded
+        # Not preloaded (a single author): the awaitable is awaited by the executor.
+        pending = _badges_of_one(info, (self.territory_code, self.key))
+        return cast("list[ForumBadge]", pending)
+
+
+async def _badges_of_one(info: Info, author: Author) -> list[ForumBadge]:
+    return (await badges_of(info, [author]))[author]
+
+
+async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[ForumBadge]]:
+    """The valid badges of each author: awards batched per territory, definitions per home,
+    so every page of a request shares the same few statements."""
+    people = list(dict.fromkeys(authors))
+    loaders = info.context.loaders
+    awards = await asyncio.gather(*(loaders.get(AWARDS_OF_USER, t).load(u) for t, u in people))
+    definitions = await badge_access.definitions(info, (a.badge for found in awards for a in found))
+    now = info.context.clock()
+    shown: dict[BadgeRef, Badge] = {}
+    result: dict[Author, list[ForumBadge]] = {}
+    for person, found in zip(people, awards, strict=True):
+        held = [a.held(definitions[a.badge]) for a in found if a.badge in definitions]
+        valid = valid_badges(held, now)
+        badges = []
+        for award in sorted(found, key=lambda a: a.awarded_at, reverse=True):
+            if award.badge not in valid:
+                continue
+            badge = shown.get(award.badge)
+            if badge is None:
+                badge = shown[award.badge] = Badge.from_record(definitions[award.badge])
+            badges.append(ForumBadge(badge=badge, valid_until=award.valid_until))
+        result[person] = badges
+    return result
+
+
+def wants_author_badges(info: Info) -> bool:
+    """Whether the field being resolved selects ``author { badges }`` under its items: then its
+    page reads every author's badges at once instead of one author at a time."""
+    raw = info._raw_info
+    fragments = raw.fragments
+
+    def walk(selections: Iterable[SelectionNode], under_author: bool) -> bool:
+        for node in selections:
+            if isinstance(node, FieldNode):
+                if under_author and node.name.value == "badges":
+                    return True
+                inner = node.selection_set
+                if inner is not None and walk(
+                    inner.selections, under_author or node.name.value == "author"
+                ):
+                    return True
+            elif isinstance(node, InlineFragmentNode):
+                if walk(node.selection_set.selections, under_author):
+                    return True
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = fragments.get(node.name.value)
+                if fragment is not None and walk(fragment.selection_set.selections, under_author):
+                    return True
+        return False
+
+    return any(
+        node.selection_set is not None and walk(node.selection_set.selections, False)
+        for node in raw.field_nodes
+    )
 
 
 # --- comments
@@ -265,7 +362,9 @@ class ForumComment(Node):
     reply_count: int = strawberry.field(description="Direct replies.")
 
     @classmethod
-    def from_record(cls, territory_id: str, record: CommentRecord) -> ForumComment:
+    def from_record(
+        cls, territory_id: str, record: CommentRecord, badges: list[ForumBadge] | None = None
+    ) -> ForumComment:
         gone = record.deleted_at is not None or record.hidden_at is not None
         return cls(
             id=strawberry.ID(ids.encode("ForumComment", territory_id, str(record.id))),
@@ -281,7 +380,7 @@ class ForumComment(Node):
                 if record.parent_id is None
                 else strawberry.ID(ids.encode("ForumComment", territory_id, str(record.parent_id)))
             ),
-            author=None if gone else ForumAuthor.of(record.author),
+            author=None if gone else ForumAuthor.of(record.author, badges),
             created_at=record.created_at,
             edited_at=record.edited_at,
             up_votes=record.up_votes,
@@ -341,11 +440,14 @@ async def comment_page(
     cursor = _parse_comment_cursor(after_raw)
     loader = info.context.loaders.get(COMMENT_PAGE, territory_id)
     rows = await loader.load((topic_id, parent_id, order, cursor, limit + 1))
+    badges = (
+        await badges_of(info, (r.author for r in rows[:limit])) if wants_author_badges(info) else {}
+    )
     return connection(
         rows,
         limit,
         sort_key=_comment_cursor,
-        node=lambda r: ForumComment.from_record(territory_id, r),
+        node=lambda r: ForumComment.from_record(territory_id, r, badges.get(r.author)),
         after=after_raw,
     )
 
@@ -395,7 +497,7 @@ class ForumTopic(Node):
     comment_count: int = strawberry.field(description="Comments and replies, any depth.")
 
     @classmethod
-    def from_record(cls, record: TopicRecord) -> ForumTopic:
+    def from_record(cls, record: TopicRecord, badges: list[ForumBadge] | None = None) -> ForumTopic:
         territory_id = record.territory_id
         return cls(
             id=strawberry.ID(ids.encode("ForumTopic", territory_id, str(record.id))),
@@ -405,7 +507,7 @@ class ForumTopic(Node):
             title=record.title,
             body=None if record.hidden_at is not None else record.body,
             tags=list(record.tags),
-            author=ForumAuthor.of(record.author),
+            author=ForumAuthor.of(record.author, badges),
             created_at=record.created_at,
             edited_at=record.edited_at,
             last_activity_at=record.last_activity_at,
@@ -600,12 +702,8 @@ class Forum(Node):
                 if record.community_id is None
                 else strawberry.ID(ids.encode("Community", territory_id, str(record.community_id)))
             ),
-            badges_to_read=[
-                strawberry.ID(ids.encode("Badge", territory_id, str(b))) for b in record.read_badges
-            ],
-            badges_to_post=[
-                strawberry.ID(ids.encode("Badge", territory_id, str(b))) for b in record.post_badges
-            ],
+            badges_to_read=[badge_id(b) for b in record.read_badges],
+            badges_to_post=[badge_id(b) for b in record.post_badges],
             viewer_moderates=access.standing.moderates,
         )
 
@@ -633,8 +731,17 @@ class Forum(Node):
         cursor = _parse_topic_cursor(after_raw)
         loader = info.context.loaders.get(TOPIC_PAGE, self.territory_code)
         rows = await loader.load((self.key, cursor, limit + 1))
+        badges = (
+            await badges_of(info, (r.author for r in rows[:limit]))
+            if wants_author_badges(info)
+            else {}
+        )
         return connection(
-            rows, limit, sort_key=_topic_cursor, node=ForumTopic.from_record, after=after_raw
+            rows,
+            limit,
+            sort_key=_topic_cursor,
+            node=lambda r: ForumTopic.from_record(r, badges.get(r.author)),
+            after=after_raw,
         )
 
     @strawberry.field(

@@ -20,6 +20,7 @@ from db.audit import AuditAction
 from db.forums import reads as forum_reads
 from db.forums import writes as forum_db
 from db.forums.records import CommentRecord, TopicRecord
+from domain.badges import BadgeRef
 from domain.errors import BadUserInput, Forbidden, NotFound, input_field
 from domain.events import ForumCommentAdded, ForumTopicCreated, TerritoryRef
 from domain.forums import (
@@ -40,6 +41,7 @@ from domain.forums import (
 )
 from domain.roles import can_manage_territory
 from domain.territories import validate_territory_id
+from graph import badge_access
 from graph.context import Info
 from graph.permissions import IsAuthenticated, Public
 from graph.types.forums import (
@@ -281,8 +283,13 @@ class VoteForumCommentPayload:
     )
 
 
-def _badge_keys(values: list[strawberry.ID], field: str) -> list[uuid.UUID]:
-    return [key_of(v, "Badge", field=field)[1] for v in values]
+async def _badge_refs(info: Info, values: list[strawberry.ID], field: str) -> list[BadgeRef]:
+    """Badges a forum asks for: each must exist (NOT_FOUND otherwise)."""
+    refs = [BadgeRef(*key_of(v, "Badge", field=field)) for v in values]
+    found = await badge_access.definitions(info, refs)
+    if any(ref not in found for ref in refs):
+        raise NotFound("No such badge.", field=field)
+    return refs
 
 
 async def _new_forum_parent(
@@ -328,8 +335,8 @@ class ForumMutations:
             )
             if community_territory != territory_id:
                 raise BadUserInput("A community of the same territory.", field="communityId")
-        read_badges = _badge_keys(input.badges_to_read, "badgesToRead")
-        post_badges = _badge_keys(input.badges_to_post, "badgesToPost")
+        read_badges = await _badge_refs(info, input.badges_to_read, "badgesToRead")
+        post_badges = await _badge_refs(info, input.badges_to_post, "badgesToPost")
         async with territory_change(info, territory_id) as change:
             try:
                 async with change.conn.begin_nested():

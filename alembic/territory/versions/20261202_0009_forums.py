@@ -62,8 +62,8 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False, server_default=""),
         sa.Column("visibility", sa.String(16), nullable=False, server_default="public"),
         sa.Column("is_open", sa.Boolean(), nullable=False, server_default=sa.text("true")),
-        sa.Column("read_badges", postgresql.ARRAY(UUID), nullable=False, server_default="{}"),
-        sa.Column("post_badges", postgresql.ARRAY(UUID), nullable=False, server_default="{}"),
+        sa.Column("read_badges", postgresql.ARRAY(sa.String(100)), nullable=False, server_default="{}"),
+        sa.Column("post_badges", postgresql.ARRAY(sa.String(100)), nullable=False, server_default="{}"),
         _now("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_forums"),
         sa.CheckConstraint(
