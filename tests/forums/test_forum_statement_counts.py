@@ -19,7 +19,8 @@ TERRITORY = "no"  # main server; its own forums only, written here directly
 
 SHAPE = """query($t: String!) { forums(territory: $t, first: 20) { nodes { id name
   topics(first: 10) { nodes { id title
-    comments(first: 10) { nodes { id body author { userId badges { badge { id name } } } } } } } } } }"""
+    comments(first: 10) { nodes { id body
+      author { userId badges { badge { id name } } } } } } } } } }"""
 
 
 async def fill(db: Database, n_forums: int, authors: list[tuple[str, uuid.UUID]]) -> None:

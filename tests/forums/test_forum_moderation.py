@@ -1,0 +1,135 @@
+"""The roadmap's moderation scenario through the public API: a topic, comments, a flag, a hidden
+comment, three warnings that restrict the author, clear codes, and a log of every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from db.engines import Database
+from db.models import outbox
+from tests.authkit import account, account_key, call, codes
+from tests.forums.forumkit import ADD_COMMENT, CREATE_TOPIC, new_comment, new_forum, new_topic, ok
+
+FLAG = """mutation($i: FlagForumContentInput!) { flagForumContent(input: $i) { reason } }"""
+HIDE = """mutation($i: ModerateForumContentInput!) { hideForumContent(input: $i) {
+  entry { action } } }"""
+WARN = """mutation($i: ModerateForumContentInput!) { warnForumAuthor(input: $i) {
+  activeStrikes restricted entry { action subject { userId } } } }"""
+UNRESTRICT = """mutation($i: UnrestrictForumUserInput!) { unrestrictForumUser(input: $i) {
+  entry { action } } }"""
+QUEUE = """query($id: ID!) { node(id: $id) { ... on Forum {
+  reviewQueue { nodes { reason note targetKind targetId flaggedBy { userId } } }
+  moderationLog(first: 20) { nodes { action targetKind targetId detail reason
+    moderator { userId } subject { userId } } } } } }"""
+COMMENT = (
+    "query($id: ID!) { node(id: $id) { ... on ForumComment { body isHidden author { userId } } } }"
+)
+
+
+async def moderated_events(db: Database, territory: str) -> list[dict[str, Any]]:
+    async with db.connect("main", territory) as conn:
+        rows = await conn.execute(select(outbox.c.envelope).order_by(outbox.c.id))
+    return [r[0] for r in rows if r[0]["type"].startswith("forum.")]
+
+
+async def test_flag_hide_three_strikes_restrict_and_the_log(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    moderator = await account(auth_client, db, "dk", role="moderator")
+    manager = await account(auth_client, db, "dk", role="territory_manager")
+    author, reporter = await account(auth_client, db, "dk"), await account(auth_client, db, "dk")
+    mod, bad = moderator["accessToken"], author["accessToken"]
+    forum = await new_forum(auth_client, manager["accessToken"], "dk", "Moderated")
+    topic = await new_topic(auth_client, bad, forum, "Topic")
+    comments = [await new_comment(auth_client, bad, topic, f"rude {i}") for i in range(3)]
+
+    flag = {"targetId": comments[0], "reason": "INAPPROPRIATE", "note": "Rude."}
+    ok(await call(auth_client, FLAG, {"i": flag}, reporter["accessToken"]))
+    queue = ok(await call(auth_client, QUEUE, {"id": forum}, mod))["node"]["reviewQueue"]
+    assert queue["nodes"] == [
+        {
+            "reason": "INAPPROPRIATE",
+            "note": "Rude.",
+            "targetKind": "COMMENT",
+            "targetId": comments[0],
+            "flaggedBy": {"userId": reporter["user"]["id"]},
+        }
+    ]
+    # The queue and the log are for moderators only.
+    mine = ok(await call(auth_client, QUEUE, {"id": forum}, reporter["accessToken"]))["node"]
+    assert mine == {"reviewQueue": None, "moderationLog": None}
+
+    ok(await call(auth_client, HIDE, {"i": {"targetId": comments[0], "reason": "Rude."}}, mod))
+    shown = ok(await call(auth_client, COMMENT, {"id": comments[0]}, reporter["accessToken"]))
+    assert shown["node"] == {"body": None, "isHidden": True, "author": None}
+    queue = ok(await call(auth_client, QUEUE, {"id": forum}, mod))["node"]["reviewQueue"]
+    assert queue["nodes"] == []
+
+    warned = []
+    for comment in comments:
+        body = ok(await call(auth_client, WARN, {"i": {"targetId": comment, "reason": "CoC"}}, mod))
+        warned.append(body["warnForumAuthor"])
+    assert [(w["activeStrikes"], w["restricted"]) for w in warned] == [
+        (1, False),
+        (2, False),
+        (3, True),
+    ]
+    refused_comment = await call(
+        auth_client, ADD_COMMENT, {"i": {"topicId": topic, "body": "again"}}, bad
+    )
+    assert codes(refused_comment) == ["POSTING_RESTRICTED"]
+    refused_topic = await call(
+        auth_client, CREATE_TOPIC, {"i": {"forumId": forum, "title": "x", "body": "y"}}, bad
+    )
+    assert codes(refused_topic) == ["POSTING_RESTRICTED"]
+    # Others still post.
+    await new_comment(auth_client, reporter["accessToken"], topic, "fine")
+
+    log = ok(await call(auth_client, QUEUE, {"id": forum}, mod))["node"]["moderationLog"]
+    steps = [(e["action"], e["targetKind"], e["detail"]) for e in reversed(log["nodes"])]
+    assert steps == [
+        ("FLAGGED", "COMMENT", "inappropriate"),
+        ("HIDDEN", "COMMENT", None),
+        ("WARNED", "USER", None),
+        ("WARNED", "USER", None),
+        ("WARNED", "USER", None),
+        ("RESTRICTED", "USER", "third_strike"),
+    ]
+    assert {e["subject"]["userId"] for e in log["nodes"]} == {author["user"]["id"]}
+    assert log["nodes"][0]["targetId"] == author["user"]["id"]
+    assert {e["moderator"]["userId"] for e in log["nodes"][:-1]} == {moderator["user"]["id"]}
+
+    # The author is told of each step: forum.moderated names them (ids only).
+    events = [
+        e
+        for e in await moderated_events(db, "dk")
+        if e["type"] == "forum.moderated" and e["subjects"]["forum"] == forum
+    ]
+    _, author_key = account_key(author)
+    assert [e["payload"]["action"] for e in events] == [
+        "hidden",
+        "warned",
+        "warned",
+        "warned",
+        "restricted",
+    ]
+    assert {(e["payload"]["subject_territory"], e["payload"]["subject_id"]) for e in events} == {
+        ("dk", str(author_key))
+    }
+
+    lifted = {"forumId": forum, "userId": author["user"]["id"], "reason": "Apologised."}
+    ok(await call(auth_client, UNRESTRICT, {"i": lifted}, mod))
+    await new_comment(auth_client, bad, topic, "sorry")
+
+
+async def test_members_cannot_moderate(auth_client: httpx.AsyncClient, db: Database) -> None:
+    manager = await account(auth_client, db, "dk", role="territory_manager")
+    member = await account(auth_client, db, "dk")
+    forum = await new_forum(auth_client, manager["accessToken"], "dk")
+    topic = await new_topic(auth_client, manager["accessToken"], forum)
+    for document, target in ((HIDE, topic), (WARN, topic)):
+        body = await call(auth_client, document, {"i": {"targetId": target}}, member["accessToken"])
+        assert codes(body) == ["FORBIDDEN"]
