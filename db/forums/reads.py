@@ -43,6 +43,7 @@ from db.forums.records import (
 from db.models import (
     forum_comments,
     forum_restrictions,
+    forum_revisions,
     forum_strikes,
     forum_topics,
     forum_votes,
@@ -371,3 +372,27 @@ async def sanctions_of(conn: AsyncConnection, people: Sequence[Author]) -> dict[
     ).select_from(keys)
     rows = await conn.execute(query, {"k_t": [p[0] for p in people], "k_u": [p[1] for p in people]})
     return {(row[0], row[1]): (tuple(row[2] or ()), bool(row[3]), row[4]) for row in rows}
+
+
+Revision = tuple[str | None, str, datetime]
+"""An earlier version of a topic or comment: (title, body, when it was written)."""
+
+
+async def revisions_of(
+    conn: AsyncConnection, targets: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Revision]]:
+    """Earlier versions of each topic or comment, oldest first, in one statement."""
+    rows = await conn.execute(
+        select(
+            forum_revisions.c.target_id,
+            forum_revisions.c.title,
+            forum_revisions.c.body,
+            forum_revisions.c.written_at,
+        )
+        .where(forum_revisions.c.target_id.in_(list(targets)))
+        .order_by(forum_revisions.c.target_id, forum_revisions.c.id)
+    )
+    found: dict[uuid.UUID, list[Revision]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append((row[1], row[2], row[3]))
+    return found

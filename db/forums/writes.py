@@ -308,15 +308,3 @@ async def vote(
         .returning(*COMMENT_COLUMNS)
     )
     return previous, comment((await conn.execute(query)).one())
-
-
-async def revisions_of(
-    conn: AsyncConnection, target: uuid.UUID
-) -> list[tuple[str | None, str, datetime]]:
-    """Earlier versions of a topic or comment, oldest first: (title, body, written at)."""
-    rows = await conn.execute(
-        select(forum_revisions.c.title, forum_revisions.c.body, forum_revisions.c.written_at)
-        .where(forum_revisions.c.target_id == target)
-        .order_by(forum_revisions.c.id)
-    )
-    return [(row[0], row[1], row[2]) for row in rows]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db.forums import moderation as moderation_db
 from db.forums import reads
 from db.forums.moderation import FlagPageKey, FlagRecord, LogPageKey, LogRecord
-from db.forums.reads import CommentPageKey, ForumPageKey, Sanctions, TopicPageKey
+from db.forums.reads import CommentPageKey, ForumPageKey, Revision, Sanctions, TopicPageKey
 from db.forums.records import CommentRecord, ForumRecord, TopicRecord
 from domain.forums import Author, VoteValue
 from graph.loaders.spec import Scope, TerritoryLoader
@@ -157,3 +157,16 @@ LOG_PAGE: TerritoryLoader[LogPageKey, Sequence[LogRecord]] = TerritoryLoader(
 LOG_ENTRY: TerritoryLoader[uuid.UUID, LogRecord | None] = TerritoryLoader(
     "forums.log_entry", _log_entries, missing=None
 )
+
+
+async def _revisions(
+    conn: AsyncConnection, scope: Scope, keys: list[uuid.UUID]
+) -> list[Sequence[Revision]]:
+    found = await reads.revisions_of(conn, keys)
+    return [found.get(k, ()) for k in keys]
+
+
+REVISIONS: TerritoryLoader[uuid.UUID, Sequence[Revision]] = TerritoryLoader(
+    "forums.revisions", _revisions, missing=()
+)
+"""Earlier versions of a topic or comment, oldest first (for moderators)."""

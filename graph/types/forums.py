@@ -52,6 +52,7 @@ from graph.loaders.forums import (
     LOG_ENTRY,
     LOG_PAGE,
     MY_VOTE,
+    REVISIONS,
     THREAD,
     TOPIC_BY_ID,
     TOPIC_PAGE,
@@ -314,6 +315,22 @@ def wants_author_badges(info: Info) -> bool:
     )
 
 
+@strawberry.type(description="An earlier version of an edited topic or comment.")
+class ForumRevision:
+    title: str | None = strawberry.field(description="The topic's title then; null for comments.")
+    body: str = strawberry.field(description="The text then, as written.")
+    written_at: datetime = strawberry.field(description="When that version was written.")
+
+
+async def revisions(
+    info: Info, territory_id: str, key: uuid.UUID, moderates: bool
+) -> list[ForumRevision] | None:
+    if not moderates:
+        return None
+    found = await info.context.loaders.get(REVISIONS, territory_id).load(key)
+    return [ForumRevision(title=t, body=b, written_at=w) for t, b, w in found]
+
+
 # --- comments
 
 
@@ -418,6 +435,15 @@ class ForumComment(Node):
         rows = await info.context.loaders.get(THREAD, self.territory_code).load(self.key)
         return [ForumComment.from_record(self.territory_code, r) for r in rows]
 
+    @strawberry.field(
+        description="Its earlier versions, oldest first (edits keep them); null unless you "
+        "moderate its forum."
+    )
+    async def revisions(self, info: Info) -> list[ForumRevision] | None:
+        found = await comment_in(info, self.territory_code, self.key)
+        moderates = found is not None and found[1].standing.moderates
+        return await revisions(info, self.territory_code, self.key, moderates)
+
     @strawberry.field(description="Your vote on it; null when you have not voted.")
     async def viewer_vote(self, info: Info) -> VoteValue | None:
         loader = info.context.loaders.get(MY_VOTE, self.territory_code)
@@ -517,6 +543,15 @@ class ForumTopic(Node):
             view_count=record.view_count,
             comment_count=record.comment_count,
         )
+
+    @strawberry.field(
+        description="Its earlier versions, oldest first (edits keep them); null unless you "
+        "moderate its forum."
+    )
+    async def revisions(self, info: Info) -> list[ForumRevision] | None:
+        access = await forum_by_id(info, self.territory_code, self.forum_key)
+        moderates = access is not None and access.standing.moderates
+        return await revisions(info, self.territory_code, self.key, moderates)
 
     @strawberry.field(description="The forum it is in.")
     async def forum(self, info: Info) -> Forum | None:
