@@ -10,9 +10,9 @@ Text is returned exactly as it was written: never rendered to HTML (clients esca
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -21,9 +21,10 @@ from typing import Annotated, cast
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 
+from db.badges import AwardRecord, DefinitionRecord
 from db.forums.moderation import FlagRecord, LogRecord
 from db.forums.records import CommentRecord, ForumRecord, TopicRecord
-from domain.badges import BadgeRef, Permission, valid_badges
+from domain.badges import GLOBAL_HOME, BadgeRef, Permission, valid_badges
 from domain.communities import account_in
 from domain.errors import BadUserInput
 from domain.forums import (
@@ -41,7 +42,7 @@ from domain.forums import (
 )
 from graph import badge_access, ids
 from graph.context import Info
-from graph.loaders.badges import AWARDS_OF_USER
+from graph.loaders.badges import AWARDS_OF_USER, DEFINITION_BY_ID, GLOBAL_DEFINITION_BY_ID
 from graph.loaders.communities import MEMBERSHIPS_OF_USER
 from graph.loaders.forums import (
     COMMENT_BY_ID,
@@ -57,6 +58,7 @@ from graph.loaders.forums import (
     TOPIC_BY_ID,
     TOPIC_PAGE,
 )
+from graph.loaders.request import Loaders
 from graph.types.badges import Badge, badge_id
 from graph.types.enums import described_enum
 from graph.types.profiles import Profile, profile_view
@@ -259,23 +261,63 @@ async def _badges_of_one(info: Info, author: Author) -> list[ForumBadge]:
     return (await badges_of(info, [author]))[author]
 
 
+_SHOWN_BADGES: weakref.WeakKeyDictionary[Loaders, dict[BadgeRef, Badge]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each request's Badge objects by reference: built once per request, shared by every author."""
+
+
+async def _definitions(info: Info, refs: set[BadgeRef]) -> dict[BadgeRef, DefinitionRecord]:
+    """Definitions by home through the request's loaders: futures, no task per reference."""
+    loaders = info.context.loaders
+    homes: dict[str, list[uuid.UUID]] = {}
+    for ref in refs:
+        homes.setdefault(ref.home, []).append(ref.id)
+    found: dict[BadgeRef, DefinitionRecord] = {}
+    for home, keys in homes.items():
+        loader = (
+            loaders.get_global(GLOBAL_DEFINITION_BY_ID)
+            if home == GLOBAL_HOME
+            else loaders.get(DEFINITION_BY_ID, home)
+        )
+        for record in await loader.load_many(keys):
+            if record is not None:
+                found[record.ref] = record
+    return found
+
+
 async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[ForumBadge]]:
-    """The valid badges of each author: awards batched per territory, definitions per home,
-    so every page of a request shares the same few statements."""
+    """The valid badges of each author (as ``User.badges`` counts them: in force, prerequisites
+    valid too), newest award first: awards batched per territory, definitions per home, so
+    every page of a request shares the same few statements."""
     people = list(dict.fromkeys(authors))
     loaders = info.context.loaders
-    awards = await asyncio.gather(*(loaders.get(AWARDS_OF_USER, t).load(u) for t, u in people))
-    definitions = await badge_access.definitions(info, (a.badge for found in awards for a in found))
+    by_territory: dict[str, list[uuid.UUID]] = {}
+    for territory, user in people:
+        by_territory.setdefault(territory, []).append(user)
+    awards: dict[Author, Sequence[AwardRecord]] = {}
+    for territory, users in by_territory.items():
+        lists = await loaders.get(AWARDS_OF_USER, territory).load_many(users)
+        awards.update(((territory, u), a) for u, a in zip(users, lists, strict=True))
+    definitions = await _definitions(info, {a.badge for held in awards.values() for a in held})
     now = info.context.clock()
-    shown: dict[BadgeRef, Badge] = {}
+    shown = _SHOWN_BADGES.setdefault(loaders, {})
     result: dict[Author, list[ForumBadge]] = {}
-    for person, found in zip(people, awards, strict=True):
-        held = [a.held(definitions[a.badge]) for a in found if a.badge in definitions]
-        valid = valid_badges(held, now)
+    for person in people:
+        found = [a for a in awards[person] if a.badge in definitions]
+        if any(definitions[a.badge].prerequisites for a in found):
+            valid = valid_badges([a.held(definitions[a.badge]) for a in found], now)
+            found = [a for a in found if a.badge in valid]
+        else:  # no prerequisites to follow: each award stands alone
+            found = [
+                a
+                for a in found
+                if a.revoked_at is None
+                and a.valid_from <= now
+                and (a.valid_until is None or now < a.valid_until)
+            ]
         badges = []
         for award in sorted(found, key=lambda a: a.awarded_at, reverse=True):
-            if award.badge not in valid:
-                continue
             badge = shown.get(award.badge)
             if badge is None:
                 badge = shown[award.badge] = Badge.from_record(definitions[award.badge])
@@ -284,34 +326,43 @@ async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[
     return result
 
 
+ITEM_PATHS = (("nodes", "author", "badges"), ("edges", "node", "author", "badges"))
+"""Where a connection's items select their author's badges."""
+
+
 def wants_author_badges(info: Info) -> bool:
-    """Whether the field being resolved selects ``author { badges }`` under its items: then its
-    page reads every author's badges at once instead of one author at a time."""
+    """Whether the connection being resolved selects ``author { badges }`` on its own items:
+    then its page reads every author's badges at once instead of one author at a time."""
     raw = info._raw_info
     fragments = raw.fragments
 
-    def walk(selections: Iterable[SelectionNode], under_author: bool) -> bool:
+    def fields(selections: Iterable[SelectionNode]) -> Iterable[FieldNode]:
         for node in selections:
             if isinstance(node, FieldNode):
-                if under_author and node.name.value == "badges":
-                    return True
-                inner = node.selection_set
-                if inner is not None and walk(
-                    inner.selections, under_author or node.name.value == "author"
-                ):
-                    return True
+                yield node
             elif isinstance(node, InlineFragmentNode):
-                if walk(node.selection_set.selections, under_author):
-                    return True
+                yield from fields(node.selection_set.selections)
             elif isinstance(node, FragmentSpreadNode):
                 fragment = fragments.get(node.name.value)
-                if fragment is not None and walk(fragment.selection_set.selections, under_author):
-                    return True
+                if fragment is not None:
+                    yield from fields(fragment.selection_set.selections)
+
+    def reaches(nodes: Iterable[FieldNode], path: tuple[str, ...]) -> bool:
+        for node in nodes:
+            if node.name.value != path[0]:
+                continue
+            if len(path) == 1:
+                return True
+            if node.selection_set is not None and reaches(
+                fields(node.selection_set.selections), path[1:]
+            ):
+                return True
         return False
 
     return any(
-        node.selection_set is not None and walk(node.selection_set.selections, False)
+        node.selection_set is not None and reaches(fields(node.selection_set.selections), path)
         for node in raw.field_nodes
+        for path in ITEM_PATHS
     )
 
 
