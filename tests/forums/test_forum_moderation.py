@@ -133,3 +133,81 @@ async def test_members_cannot_moderate(auth_client: httpx.AsyncClient, db: Datab
     for document, target in ((HIDE, topic), (WARN, topic)):
         body = await call(auth_client, document, {"i": {"targetId": target}}, member["accessToken"])
         assert codes(body) == ["FORBIDDEN"]
+
+
+DISMISS = """mutation($i: ModerateForumContentInput!) { dismissForumFlags(input: $i) {
+  entry { action } } }"""
+RESTORE = """mutation($i: ModerateForumContentInput!) { restoreForumContent(input: $i) {
+  entry { action } } }"""
+ESCALATE = """mutation($i: EscalateForumContentInput!) { escalateForumContent(input: $i) {
+  entry { action detail } } }"""
+RESTRICT = """mutation($i: RestrictForumUserInput!) { restrictForumUser(input: $i) {
+  entry { action targetKind } } }"""
+SET_OPEN = """mutation($i: SetForumOpenInput!) { setForumOpen(input: $i) { forum { isOpen } } }"""
+VIEW = (
+    """mutation($i: RecordForumTopicViewInput!) { recordForumTopicView(input: $i) { viewCount } }"""
+)
+
+
+async def test_dismiss_restore_escalate_restrict_until_and_closing_a_forum(
+    auth_client: httpx.AsyncClient, db: Database
+) -> None:
+    moderator = await account(auth_client, db, "dk", role="moderator")
+    manager = await account(auth_client, db, "dk", role="territory_manager")
+    member = await account(auth_client, db, "dk")
+    mod, token = moderator["accessToken"], member["accessToken"]
+    forum = await new_forum(auth_client, manager["accessToken"], "dk", "Steps")
+    topic = await new_topic(auth_client, token, forum)
+    comment = await new_comment(auth_client, token, topic, "borderline")
+    assert ok(await call(auth_client, VIEW, {"i": {"topicId": topic}}, token)) == {
+        "recordForumTopicView": {"viewCount": 1}
+    }
+    ok(await call(auth_client, FLAG, {"i": {"targetId": comment, "reason": "SPAM"}}, mod))
+    ok(await call(auth_client, DISMISS, {"i": {"targetId": comment}}, mod))
+    queue = ok(await call(auth_client, QUEUE, {"id": forum}, mod))["node"]["reviewQueue"]
+    assert queue["nodes"] == []
+    ok(await call(auth_client, HIDE, {"i": {"targetId": topic}}, mod))
+    # A hidden topic leaves the listing; its author and the moderators still reach it.
+    listing = "query($id: ID!) { node(id: $id) { ... on Forum { topics { nodes { id } } } } }"
+    assert ok(await call(auth_client, listing, {"id": forum}, mod))["node"]["topics"]["nodes"] == []
+    other = await account(auth_client, db, "dk")
+    hidden = await call(
+        auth_client, "query($id: ID!) { node(id: $id) { id } }", {"id": topic}, other["accessToken"]
+    )
+    assert codes(hidden) == ["NOT_FOUND"]
+    ok(await call(auth_client, RESTORE, {"i": {"targetId": topic}}, mod))
+    escalated = ok(
+        await call(auth_client, ESCALATE, {"i": {"targetId": comment, "to": "GLOBAL_ADMINS"}}, mod)
+    )
+    assert escalated["escalateForumContent"]["entry"] == {
+        "action": "ESCALATED",
+        "detail": "global_admins",
+    }
+    ended = {"forumId": forum, "userId": member["user"]["id"], "until": "2000-01-01T00:00:00Z"}
+    ok(await call(auth_client, RESTRICT, {"i": ended}, mod))
+    await new_comment(auth_client, token, topic, "a restriction that ended long ago")
+    ok(
+        await call(
+            auth_client, RESTRICT, {"i": {"forumId": forum, "userId": member["user"]["id"]}}, mod
+        )
+    )
+    body = await call(auth_client, ADD_COMMENT, {"i": {"topicId": topic, "body": "no"}}, token)
+    assert codes(body) == ["POSTING_RESTRICTED"]
+    ok(await call(auth_client, SET_OPEN, {"i": {"forumId": forum, "isOpen": False}}, mod))
+    body = await call(
+        auth_client,
+        CREATE_TOPIC,
+        {"i": {"forumId": forum, "title": "x", "body": "y"}},
+        other["accessToken"],
+    )
+    assert codes(body) == ["FORUM_CLOSED"]
+    log = ok(await call(auth_client, QUEUE, {"id": forum}, mod))["node"]["moderationLog"]
+    assert [e["action"] for e in reversed(log["nodes"])] == [
+        "FLAGGED",
+        "FLAG_DISMISSED",
+        "HIDDEN",
+        "RESTORED",
+        "ESCALATED",
+        "RESTRICTED",
+        "RESTRICTED",
+    ]
