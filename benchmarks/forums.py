@@ -216,25 +216,45 @@ async def seed(dsn: str) -> None:
 # --- profile
 
 
+LAYERS = (
+    ("graphql-core", "graphql/"),
+    ("strawberry", "strawberry/"),
+    ("sqlalchemy", "sqlalchemy/"),
+    ("asyncpg", "asyncpg/"),
+    ("asyncio event loop (incl. uvloop's C code)", "asyncio/"),
+    ("uvicorn / starlette / httptools", "uvicorn/"),
+    ("uvicorn / starlette / httptools", "starlette/"),
+    ("project code", "graph/"),
+    ("project code", "db/"),
+    ("project code", "domain/"),
+    ("project code", "resolvers/"),
+)
+
+
+def _where(frame: str) -> str:
+    """The file of a py-spy frame ``function (path/file.py:line)``, relative to site-packages
+    or the checkout."""
+    where = frame.rsplit(" (", 1)[-1].rstrip(")")
+    for root in ("site-packages/", f"{ROOT}/", "/python3.11/"):
+        if root in where:
+            where = where.split(root, 1)[1]
+    return where
+
+
 def _category(frame: str) -> str:
-    """Which layer a py-spy frame ``function (file:line)`` belongs to."""
-    where = frame.rsplit("(", 1)[-1]
-    for name, marker in (
-        ("graphql-core", "/graphql/"),
-        ("strawberry", "/strawberry/"),
-        ("sqlalchemy", "/sqlalchemy/"),
-        ("asyncpg", "/asyncpg/"),
-        ("asyncio / uvloop", "/asyncio/"),
-        ("uvicorn / starlette / httptools", "/uvicorn/"),
-        ("uvicorn / starlette / httptools", "/starlette/"),
-        ("orjson / json", "/json/"),
-    ):
-        if marker in where:
+    """Which layer a frame belongs to; generated code (``<string>``: dataclass and named-tuple
+    methods such as graphql-core's resolve info) and the rest are "other"."""
+    where = _where(frame)
+    for name, prefix in LAYERS:
+        if where.startswith(prefix):
             return name
-    for area in ("graph/", "db/", "domain/", "resolvers/"):
-        if f"{ROOT}/{area}" in where or where.startswith(area):
-            return "project code"
-    return "other"
+    return "other (generated code, stdlib)"
+
+
+def _function(frame: str) -> str:
+    """A frame without its line number: self time per function, not per line."""
+    name, _, where = frame.rpartition(" (")
+    return f"{name} ({_where(frame).rsplit(':', 1)[0]})" if where else frame
 
 
 def profile(api: Server, target: Target, seconds: float) -> None:
@@ -272,7 +292,7 @@ def profile(api: Server, target: Target, seconds: float) -> None:
         n = int(count)
         total += n
         by_layer[_category(frames[-1])] += n
-        by_function[frames[-1]] += n
+        by_function[_function(frames[-1])] += n
     path.unlink(missing_ok=True)
     print(f"\nProfile: py-spy, {round(seconds)} s at c=10 ({run.rps:,.1f} req/s), {total} samples")
     print("\n| layer (self time) | share |")
