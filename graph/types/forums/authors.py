@@ -100,7 +100,8 @@ async def _definitions(info: Info, refs: set[BadgeRef]) -> dict[BadgeRef, Defini
             if home == GLOBAL_HOME
             else loaders.get(DEFINITION_BY_ID, home)
         )
-        for record in await loader.load_many(keys):
+        for pending in [loader.load(k) for k in keys]:  # one batch; no gather per page
+            record = await pending
             if record is not None:
                 found[record.ref] = record
     return found
@@ -117,8 +118,10 @@ async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[
         by_territory.setdefault(territory, []).append(user)
     awards: dict[Author, Sequence[AwardRecord]] = {}
     for territory, users in by_territory.items():
-        lists = await loaders.get(AWARDS_OF_USER, territory).load_many(users)
-        awards.update(((territory, u), a) for u, a in zip(users, lists, strict=True))
+        loader = loaders.get(AWARDS_OF_USER, territory)
+        pending = [loader.load(u) for u in users]  # one batch; awaited without a gather
+        for user, awaited in zip(users, pending, strict=True):
+            awards[territory, user] = await awaited
     definitions = await _definitions(info, {a.badge for held in awards.values() for a in held})
     now = info.context.clock()
     shown = _SHOWN_BADGES.setdefault(loaders, {})
