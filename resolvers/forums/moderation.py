@@ -16,7 +16,6 @@ from typing import Annotated
 
 import strawberry
 
-from db import users as user_db
 from db.forums import moderation as moderation_db
 from db.forums import writes as forum_db
 from domain.errors import BadUserInput, NotFound, input_field
@@ -27,6 +26,7 @@ from domain.forums import (
     ContentKind,
     EscalationTarget,
     FlagReason,
+    ForumLevel,
     ModerationAction,
     active_strikes,
     check_moderates,
@@ -43,6 +43,7 @@ from graph.types.forums import (
     comment_in,
     topic_in,
 )
+from graph.types.profiles import profile_sight
 from resolvers.common import Change, key_of, person_of, server_of, territory_change
 from resolvers.forums.posts import FORUM_ID, change_now, visible_forum
 
@@ -226,16 +227,17 @@ async def _moderated_target(info: Info, value: strawberry.ID) -> Target:
     return target
 
 
-async def _person(info: Info, change: Change, access: Access, value: strawberry.ID) -> Author:
-    """A person a moderator names: an active account of the forum's territory, or for a
-    global forum a well-formed account of any territory (its data lives elsewhere)."""
+async def _person(info: Info, access: Access, value: strawberry.ID) -> Author:
+    """A person a moderator names: an active account of the forum's territory, or for a global
+    forum of any territory (read in its own territory, as everywhere)."""
     territory_id, user_id = person_of(value, field=USER_ID)
-    if territory_id == access.record.territory_id:
-        found = (await user_db.by_ids(change.conn, territory_id, [user_id])).get(user_id)
-        if found is None:
-            raise NotFound("No such person.", field=USER_ID)
-    elif access.record.facts.level.value != "global":
+    forum_territory = access.record.territory_id
+    if territory_id != forum_territory and access.record.facts.level is not ForumLevel.GLOBAL:
         raise BadUserInput("An account of the forum's territory.", field=USER_ID)
+    with input_field(USER_ID):
+        await server_of(info, territory_id)
+    if await profile_sight(info, territory_id, user_id) is None:
+        raise NotFound("No such person.", field=USER_ID)
     return territory_id, user_id
 
 
@@ -403,8 +405,8 @@ class ForumModerationMutations:
         access = await visible_forum(info, input.forum_id, FORUM_ID)
         check_moderates(access.standing)
         reason = _reason(input.reason)
+        person = await _person(info, access, input.user_id)
         async with territory_change(info, access.record.territory_id) as change:
-            person = await _person(info, change, access, input.user_id)
             await moderation_db.restrict(change.conn, person, input.until)
             entry = await _step(
                 info,
@@ -432,8 +434,8 @@ class ForumModerationMutations:
         access = await visible_forum(info, input.forum_id, FORUM_ID)
         check_moderates(access.standing)
         reason = _reason(input.reason)
+        person = await _person(info, access, input.user_id)
         async with territory_change(info, access.record.territory_id) as change:
-            person = await _person(info, change, access, input.user_id)
             await moderation_db.unrestrict(change.conn, person)
             entry = await _step(
                 info,

@@ -469,7 +469,8 @@ class ForumMutations:
     @strawberry.mutation(
         description="Comment on a topic, or reply to a comment of it (any depth). "
         "BAD_USER_INPUT for a malformed field or a parent of another topic; NOT_FOUND for a "
-        "topic you cannot see; TOPIC_CLOSED; FORUM_CLOSED; BADGE_REQUIRED; POSTING_RESTRICTED.",
+        "topic you cannot see; TOPIC_CLOSED (a closed topic, or your own hidden one); "
+        "FORUM_CLOSED; BADGE_REQUIRED; POSTING_RESTRICTED.",
         permission_classes=[IsAuthenticated],
     )
     async def add_forum_comment(
@@ -491,8 +492,8 @@ class ForumMutations:
             topic = await forum_db.lock_topic(change.conn, territory_id, found.id)
             if topic is None:
                 raise NotFound("No such topic.", field=TOPIC_ID)
-            if topic.is_closed:
-                raise TopicClosed("This topic is closed.", field=TOPIC_ID)
+            if topic.is_closed or (topic.hidden_at is not None and not access.standing.moderates):
+                raise TopicClosed("This topic is closed (or hidden).", field=TOPIC_ID)
             parent = None
             if parent_key is not None:
                 parent = await forum_db.lock_comment(change.conn, parent_key)

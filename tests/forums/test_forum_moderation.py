@@ -3,6 +3,7 @@ comment, three warnings that restrict the author, clear codes, and a log of ever
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from db.engines import Database
 from db.models import outbox
+from graph import ids
 from tests.authkit import account, account_key, call, codes
 from tests.forums.forumkit import ADD_COMMENT, CREATE_TOPIC, new_comment, new_forum, new_topic, ok
 
@@ -211,3 +213,46 @@ async def test_dismiss_restore_escalate_restrict_until_and_closing_a_forum(
         "RESTRICTED",
         "RESTRICTED",
     ]
+
+
+async def test_who_a_moderator_may_restrict(auth_client: httpx.AsyncClient, db: Database) -> None:
+    manager = await account(auth_client, db, "dk", role="territory_manager")
+    admin = await account(auth_client, db, "global", role="global_admin")
+    swede = await account(auth_client, db, "se")
+    dk_forum = await new_forum(auth_client, manager["accessToken"], "dk")
+    world = await new_forum(auth_client, admin["accessToken"], "global", "World")
+    wrong = await call(
+        auth_client,
+        RESTRICT,
+        {"i": {"forumId": dk_forum, "userId": swede["user"]["id"]}},
+        manager["accessToken"],
+    )
+    assert codes(wrong) == ["BAD_USER_INPUT"]
+    nobody = ids.encode("User", "se", str(uuid.uuid4()))
+    missing = await call(
+        auth_client, RESTRICT, {"i": {"forumId": world, "userId": nobody}}, admin["accessToken"]
+    )
+    assert codes(missing) == ["NOT_FOUND"]
+    ok(
+        await call(
+            auth_client,
+            RESTRICT,
+            {"i": {"forumId": world, "userId": swede["user"]["id"]}},
+            admin["accessToken"],
+        )
+    )
+    topic_body = {"forumId": world, "title": "x", "body": "y"}
+    refused = await call(auth_client, CREATE_TOPIC, {"i": topic_body}, swede["accessToken"])
+    assert codes(refused) == ["POSTING_RESTRICTED"]
+
+
+async def test_no_comments_on_a_hidden_topic(auth_client: httpx.AsyncClient, db: Database) -> None:
+    manager = await account(auth_client, db, "dk", role="territory_manager")
+    author = await account(auth_client, db, "dk")
+    forum = await new_forum(auth_client, manager["accessToken"], "dk")
+    topic = await new_topic(auth_client, author["accessToken"], forum)
+    ok(await call(auth_client, HIDE, {"i": {"targetId": topic}}, manager["accessToken"]))
+    body = await call(
+        auth_client, ADD_COMMENT, {"i": {"topicId": topic, "body": "hm"}}, author["accessToken"]
+    )
+    assert codes(body) == ["TOPIC_CLOSED"]
