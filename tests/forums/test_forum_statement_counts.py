@@ -6,10 +6,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from db.engines import Database
-from db.models import forum_comments, forum_topics, forums
+from db.models import (
+    forum_comments,
+    forum_flags,
+    forum_moderation_log,
+    forum_topics,
+    forums,
+)
 from domain.badges import BadgeRef
 from tests.authkit import account, account_key, award_badge, call, define_badge
 from tests.conftest import StatementCounter
@@ -122,3 +128,63 @@ async def test_threads_and_replies_under_many_comments_cost_one_statement_each(
         assert len(reads) == 3, reads  # top-level page, reply pages, threads
         counts.append(statements.count)
     assert counts[0] == counts[1], counts
+
+
+async def test_children_review_queues_and_logs_under_many_forums(
+    auth_client: httpx.AsyncClient, db: Database, statements: StatementCounter
+) -> None:
+    manager = await account(auth_client, db, TERRITORY, role="territory_manager")
+    person = account_key(manager)
+    query = """query($t: String!) { forums(territory: $t, first: 20) { nodes {
+      children(first: 5) { nodes { id } }
+      reviewQueue(first: 5) { nodes { reason targetKind } }
+      moderationLog(first: 5) { nodes { action subject { userId } } } } } }"""
+    counts = []
+    for n in (2, 6):
+        await fill(db, n, [person])
+        async with db.transaction("main", TERRITORY) as conn:
+            parents = [
+                row[0]
+                for row in await conn.execute(
+                    select(forums.c.id).where(forums.c.name.like("count-%"))
+                )
+            ]
+            for parent in parents:
+                await conn.execute(
+                    insert(forums).values(
+                        id=uuid.uuid4(), parent_id=parent, name="count-child", position=99
+                    )
+                )
+                target = uuid.uuid4()
+                await conn.execute(
+                    insert(forum_flags).values(
+                        id=uuid.uuid4(),
+                        forum_id=parent,
+                        kind="comment",
+                        target_id=target,
+                        flagger_territory=person[0],
+                        flagger_id=person[1],
+                        reason="spam",
+                    )
+                )
+                await conn.execute(
+                    insert(forum_moderation_log).values(
+                        id=uuid.uuid4(),
+                        forum_id=parent,
+                        action="hidden",
+                        moderator_territory=person[0],
+                        moderator_id=person[1],
+                        kind="comment",
+                        target_id=target,
+                        subject_territory=person[0],
+                        subject_id=person[1],
+                    )
+                )
+        statements.statements.clear()
+        data = ok(await call(auth_client, query, {"t": TERRITORY}, manager["accessToken"]))
+        listed = [f for f in data["forums"]["nodes"] if f["reviewQueue"]["nodes"]]
+        assert len(listed) == n
+        assert all(len(f["children"]["nodes"]) == 1 for f in listed)
+        assert all(f["moderationLog"]["nodes"][0]["action"] == "HIDDEN" for f in listed)
+        counts.append(statements.count)
+    assert counts[0] == counts[1], statements.statements
