@@ -42,6 +42,7 @@ class AuditAction(StrEnum):
     BADGE_REVOKED = "badge.revoked"
     CODE_OF_CONDUCT_ACCEPTED = "badge.code_of_conduct_accepted"
     FILE_UPLOADED = "file.uploaded"
+    FORUM_CREATED = "forum.created"
 
 
 async def record(

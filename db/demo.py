@@ -24,12 +24,15 @@ from db import profiles, roles, users
 from db import territories as registry
 from db.accounts.registration import invitation_grants
 from db.engines import Database
-from db.models import communities
+from db.forums import writes as forum_db
+from db.forums.records import CommentRecord
+from db.models import communities, forum_topics, forums
 from db.provisioning import create_territory
 from db.territories import TerritoryRecord
 from domain.accounts import identity_hash
 from domain.badges import CODE_OF_CONDUCT, GLOBAL_HOME
 from domain.communities import CommunityRole
+from domain.forums import VoteValue
 from domain.passwords import hash_password
 from domain.privacy import Visibility
 from domain.roles import Role
@@ -93,12 +96,58 @@ async def seed_demo(db: Database, server_for: dict[str, str] | None = None) -> l
             }
             for slug, cname, description, public in DEMO_COMMUNITIES.get(territory_id, [])
         ]
-        if rows:
-            async with db.transaction(record.db_server, territory_id) as conn:
+        async with db.transaction(record.db_server, territory_id) as conn:
+            if rows:
                 await conn.execute(
                     insert(communities).values(rows).on_conflict_do_nothing(index_elements=["id"])
                 )
+            await conn.execute(
+                insert(forums)
+                .values(_forum_rows(territory_id))
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
     return created
+
+
+# (key, parent key or None, community slug or None, name, description, visibility)
+DEMO_FORUMS: dict[str, list[tuple[str, str | None, str | None, str, str, str]]] = {
+    "global": [
+        ("commons", None, None, "Federation Commons", "Across every territory.", "public"),
+        ("help", "commons", None, "Help and questions", "How things work.", "public"),
+    ],
+    "dk": [
+        ("general", None, None, "Generelt", "Everything Danish.", "public"),
+        ("intro", "general", None, "Introductions", "Say hello.", "public"),
+        ("garden", None, "permakultur", "Permakultur forum", "For the community.", "public"),
+        ("staff", None, None, "Moderators' room", "Staff only.", "moderators"),
+    ],
+    "no": [("general", None, None, "Generelt", "Alt om Norge.", "public")],
+    "se": [("general", None, None, "Allmänt", "Study circles and more.", "public")],
+    "fn_sami": [("general", None, None, "Oktasaš", "Sápmi's forum.", "public")],
+    "c_dk_aarhus": [("general", None, None, "Aarhus", "Garden days.", "public")],
+}
+
+
+def forum_id(territory_id: str, key: str) -> uuid.UUID:
+    """A demo forum's id: fixed, so seeding twice finds what the first run made."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"unityplan:{territory_id}:forum:{key}")
+
+
+def _forum_rows(territory_id: str) -> list[dict[str, object]]:
+    return [
+        {
+            "id": forum_id(territory_id, key),
+            "parent_id": None if parent is None else forum_id(territory_id, parent),
+            "community_id": None if slug is None else community_id(territory_id, slug),
+            "position": position,
+            "name": name,
+            "description": description,
+            "visibility": visibility,
+        }
+        for position, (key, parent, slug, name, description, visibility) in enumerate(
+            DEMO_FORUMS.get(territory_id, [])
+        )
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +270,7 @@ async def seed_development(
     if settings.unityplan_env == "production":
         return DemoSeed(created, ())
     await seed_people(db, settings.identity_key(), DEMO_PEOPLE)
+    await seed_forum_posts(db)
     return DemoSeed(created, DEMO_PEOPLE)
 
 
@@ -270,6 +320,92 @@ async def _award_badges(db: Database, territory: TerritoryRecord, person: DemoPe
                     reason="demo",
                     actor=None,
                 )
+
+
+DemoTopic = tuple[
+    str, str, str, str, str, list[tuple[str, str, int | None]], list[tuple[str, int, VoteValue]]
+]
+"""(territory, forum key, author username, title, body, [(commenter, text, index of the comment
+it replies to or None)], [(voter, comment index, vote)])."""
+
+DEMO_TOPICS: tuple[DemoTopic, ...] = (
+    (
+        "dk",
+        "general",
+        "dk.astrid",
+        "Balcony beans: what worked this year",
+        "Runner beans in 40 l tubs, sown in May. Share your tricks!",
+        [
+            ("dk.mikkel", "Mine climbed a bike wheel I mounted on the railing.", None),
+            ("dk.manager", "Welcome to the forum, both of you.", None),
+            ("dk.astrid", "A bike wheel! Photos please.", 0),
+            ("dk.mikkel", "Saturday, at the repair café.", 2),
+        ],
+        [("dk.manager", 0, VoteValue.UP), ("dk.astrid", 0, VoteValue.UP)],
+    ),
+    (
+        "global",
+        "commons",
+        "se.linnea",
+        "Study circles across borders",
+        "Could circles in Sweden and Denmark read the same book this winter?",
+        [
+            ("dk.astrid", "Yes! Something on soil, maybe.", None),
+            ("sami.niila", "Count me in if it is about craft.", None),
+            ("se.johan", "I will host the Swedish side.", 0),
+        ],
+        [("se.johan", 0, VoteValue.UP), ("sami.niila", 0, VoteValue.UP)],
+    ),
+    (
+        "se",
+        "general",
+        "se.johan",
+        "Which circle next?",
+        "Local history or languages?",
+        [("se.linnea", "Languages: we have three in one street.", None)],
+        [],
+    ),
+)
+
+
+async def seed_forum_posts(db: Database) -> None:
+    """Demo topics, threads and votes by the demo people, once per forum (development only)."""
+    people = {p.username: p for p in DEMO_PEOPLE}
+    async with db.connect(MAIN_SERVER) as conn:
+        territories = await registry.by_ids(conn, sorted({t[0] for t in DEMO_TOPICS}))
+    for territory_id, key, author, title, body, comments, votes in DEMO_TOPICS:
+        forum = forum_id(territory_id, key)
+        async with db.transaction(territories[territory_id].db_server, territory_id) as conn:
+            posted = await conn.execute(
+                forum_topics.select().where(forum_topics.c.forum_id == forum).limit(1)
+            )
+            if posted.first() is not None:
+                continue
+            writer = people[author]
+            topic = await forum_db.create_topic(
+                conn,
+                territory_id,
+                forum_id=forum,
+                title=title,
+                body=body,
+                author=(writer.territory, writer.user_id),
+                tags=(),
+            )
+            made: list[CommentRecord] = []
+            for commenter, text, reply_to in comments:
+                person = people[commenter]
+                made.append(
+                    await forum_db.add_comment(
+                        conn,
+                        topic_id=topic.id,
+                        parent=None if reply_to is None else made[reply_to],
+                        body=text,
+                        author=(person.territory, person.user_id),
+                    )
+                )
+            for voter, index, value in votes:
+                person = people[voter]
+                await forum_db.vote(conn, made[index].id, (person.territory, person.user_id), value)
 
 
 async def _write_person(

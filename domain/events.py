@@ -30,6 +30,7 @@ from uuid_utils import compat as uuid7_source
 from domain.communities import CommunityRole
 from domain.errors import BadUserInput
 from domain.files import FilePurpose
+from domain.forums import ContentKind, FlagReason, ModerationAction
 from domain.notifications import NotificationKind, Recipient, SubjectRef
 from domain.privacy import ProfileField
 from domain.roles import Role
@@ -57,6 +58,7 @@ class EventArea(StrEnum):
     NOTIFICATION = "notification"
     BADGE = "badge"
     FILE = "file"
+    FORUM = "forum"
 
 
 class MemberLeftReason(StrEnum):
@@ -401,6 +403,97 @@ class BadgeRenewalNeeded(BadgeAwardEvent):
         "per validity, a missed one once when the scheduler is back."
     )
     days_before: RenewalNotice
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumTopicCreated(Event):
+    TYPE = "forum.topic_created"
+    VERSION = 1
+    DESCRIPTION = (
+        "A topic was opened in a forum. author_territory and author_id name its author (in a "
+        "global forum, an account of any territory)."
+    )
+    SUBJECTS = {"forum_id": "Forum", "topic_id": "ForumTopic"}
+    forum_id: uuid.UUID
+    topic_id: uuid.UUID
+    author_territory: TerritoryRef
+    author_id: uuid.UUID
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumCommentAdded(Event):
+    TYPE = "forum.comment_added"
+    VERSION = 1
+    DESCRIPTION = (
+        "A comment (or a reply) was added to a topic. author_territory and author_id name its "
+        "author; topic_author_territory and topic_author_id the topic's, who may be notified."
+    )
+    SUBJECTS = {"forum_id": "Forum", "topic_id": "ForumTopic", "comment_id": "ForumComment"}
+    forum_id: uuid.UUID
+    topic_id: uuid.UUID
+    comment_id: uuid.UUID
+    author_territory: TerritoryRef
+    author_id: uuid.UUID
+    topic_author_territory: TerritoryRef
+    topic_author_id: uuid.UUID
+
+    def notify(self) -> tuple[Recipient, ...]:
+        # The topic's author hears of comments on it (their own comments drop as the actor's).
+        subject = SubjectRef("ForumComment", self.territory_id, str(self.comment_id))
+        kind = NotificationKind.FORUM_REPLY
+        return (Recipient(self.topic_author_id, self.topic_author_territory, kind, subject),)
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumContentFlagged(Event):
+    TYPE = "forum.content_flagged"
+    VERSION = 1
+    DESCRIPTION = (
+        "Someone flagged a topic or comment for the forum's moderators; author_territory and "
+        "author_id name the flagged content's author."
+    )
+    SUBJECTS = {"forum_id": "Forum"}
+    forum_id: uuid.UUID
+    kind: ContentKind
+    target_id: uuid.UUID
+    reason: FlagReason
+    author_territory: TerritoryRef
+    author_id: uuid.UUID
+
+
+@register
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForumModerated(Event):
+    TYPE = "forum.moderated"
+    VERSION = 1
+    DESCRIPTION = (
+        "A moderator acted (hid, restored, warned, restricted, closed, pinned, escalated...). "
+        "subject_territory and subject_id name the person it concerns (the content's author), "
+        "who is notified; entry_id is the moderation log entry."
+    )
+    SUBJECTS = {"forum_id": "Forum", "entry_id": "ForumModerationEntry"}
+    forum_id: uuid.UUID
+    entry_id: uuid.UUID
+    action: ModerationAction
+    kind: ContentKind
+    target_id: uuid.UUID
+    subject_territory: TerritoryRef
+    subject_id: uuid.UUID
+
+    def notify(self) -> tuple[Recipient, ...]:
+        # A flag (and its dismissal) is the moderators' business until they act on it.
+        if self.action in (ModerationAction.FLAGGED, ModerationAction.FLAG_DISMISSED):
+            return ()
+        if self.kind is ContentKind.USER:
+            subject = SubjectRef("User", self.subject_territory, str(self.subject_id))
+        else:
+            content = "ForumTopic" if self.kind is ContentKind.TOPIC else "ForumComment"
+            subject = SubjectRef(content, self.territory_id, str(self.target_id))
+        kind = NotificationKind.FORUM_MODERATED
+        return (Recipient(self.subject_id, self.subject_territory, kind, subject),)
 
 
 # --- the envelope

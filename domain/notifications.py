@@ -38,6 +38,8 @@ class NotificationKind(StrEnum):
     BADGE_REVOKED = "badge_revoked"
     BADGE_EXPIRED = "badge_expired"
     BADGE_RENEWAL_NEEDED = "badge_renewal_needed"
+    FORUM_REPLY = "forum_reply"
+    FORUM_MODERATED = "forum_moderated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,14 @@ KINDS: Mapping[NotificationKind, KindInfo] = {
     NotificationKind.BADGE_RENEWAL_NEEDED: KindInfo(
         NotificationEvent.BADGE_AWARDED,
         "A badge of yours expires soon (30, 14 or 7 days): renew it to keep what it allows.",
+    ),
+    NotificationKind.FORUM_REPLY: KindInfo(
+        NotificationEvent.COMMUNITY_ACTIVITY, "Someone commented on a topic you opened."
+    ),
+    NotificationKind.FORUM_MODERATED: KindInfo(
+        NotificationEvent.SECURITY_ALERT,
+        "A moderator acted on your forum content or your posting rights (hid, restored, warned, "
+        "restricted, closed, pinned...); the subject is what they acted on.",
     ),
 }
 

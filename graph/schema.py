@@ -25,6 +25,12 @@ from resolvers.credentials import CredentialQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
 from resolvers.files import FileMutations
+from resolvers.forums import (
+    ForumModerationMutations,
+    ForumMutations,
+    ForumQueries,
+    ForumSubscriptions,
+)
 from resolvers.invitations import InvitationMutations, InvitationQueries
 from resolvers.node import NodeQueries
 from resolvers.notifications import NotificationMutations, NotificationSubscriptions
@@ -42,6 +48,7 @@ class Query(
     AuthQueries,
     InvitationQueries,
     ProfileQueries,
+    ForumQueries,
     FederationQueries,
     CredentialQueries,
     BadgeQueries,
@@ -66,6 +73,8 @@ class Mutation(
     BadgeAwardMutations,
     CodeOfConductMutations,
     FileMutations,
+    ForumMutations,
+    ForumModerationMutations,
 ):
     pass
 
@@ -74,7 +83,7 @@ class Mutation(
     description="What can be followed live over graphql-transport-ws: each subscription states "
     "who may follow what, and is authorized again for every event it delivers."
 )
-class Subscription(EventSubscriptions, NotificationSubscriptions):
+class Subscription(EventSubscriptions, NotificationSubscriptions, ForumSubscriptions):
     pass
 
 

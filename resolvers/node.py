@@ -24,6 +24,7 @@ from graph.types.territories import resolve_territory
 from resolvers.accounts import user_node
 from resolvers.badges import award_node, badge_node
 from resolvers.files import file_node
+from resolvers.forums import comment_node, forum_node, log_entry_node, topic_node
 from resolvers.invitations import invitation_node
 from resolvers.notifications import notification_node
 from resolvers.profiles import social_link_node
@@ -58,6 +59,10 @@ RESOLVERS: dict[str, NodeResolver] = {
     "SocialLink": social_link_node,
     "SocialGroup": social_group_node,
     "Notification": notification_node,
+    "Forum": forum_node,
+    "ForumTopic": topic_node,
+    "ForumComment": comment_node,
+    "ForumModerationEntry": log_entry_node,
     "Badge": badge_node,
     "BadgeAward": award_node,
     "File": file_node,

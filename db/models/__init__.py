@@ -27,6 +27,17 @@ from db.models.credentials import credential_issuer_keys, credential_statuses
 from db.models.documents import trusted_documents
 from db.models.events import global_outbox, outbox
 from db.models.files import file_references, files
+from db.models.forums import (
+    forum_comments,
+    forum_flags,
+    forum_moderation_log,
+    forum_restrictions,
+    forum_revisions,
+    forum_strikes,
+    forum_topics,
+    forum_votes,
+    forums,
+)
 from db.models.invitations import invitation_tokens, invitation_uses
 from db.models.notifications import notifications
 from db.models.profiles import (
@@ -57,6 +68,15 @@ __all__ = [
     "credential_statuses",
     "file_references",
     "files",
+    "forum_comments",
+    "forum_flags",
+    "forum_moderation_log",
+    "forum_restrictions",
+    "forum_revisions",
+    "forum_strikes",
+    "forum_topics",
+    "forum_votes",
+    "forums",
     "global_badge_definition_versions",
     "global_badge_definitions",
     "global_badge_prerequisites",

@@ -24,6 +24,7 @@ from graph.types.accounts import User
 from graph.types.badges import Badge, BadgeAward
 from graph.types.communities import Community
 from graph.types.files import File
+from graph.types.forums import Forum, ForumComment, ForumModerationEntry, ForumTopic
 from graph.types.invitations import Invitation
 from graph.types.notifications import Notification
 from graph.types.profiles import Profile, SocialLink
@@ -42,6 +43,10 @@ ENTITY_TYPES: tuple[type, ...] = (
     SocialGroup,
     Invitation,
     Notification,
+    Forum,
+    ForumTopic,
+    ForumComment,
+    ForumModerationEntry,
     Badge,
     BadgeAward,
     File,
@@ -56,6 +61,10 @@ Entity = Annotated[
     | SocialGroup
     | Invitation
     | Notification
+    | Forum
+    | ForumTopic
+    | ForumComment
+    | ForumModerationEntry
     | Badge
     | BadgeAward
     | File,

@@ -19,6 +19,9 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
   only: no role reads them.
 * a ``File`` used as an avatar is seen by whoever the profile shows its avatar (here: as the
   profile), through ``node`` and ``GET /files`` alike.
+* a TERRITORY forum (and its topics, with their authors) shows to accounts of its territory and
+  to global admins; to anyone else it is NOT_FOUND, through ``node``, ``nodes`` and the
+  ``forums`` list alike.
 """
 
 from __future__ import annotations
@@ -32,7 +35,15 @@ import pytest
 from sqlalchemy import insert, update
 
 from db.engines import Database
-from db.models import communities, community_memberships, file_references, files, profiles
+from db.models import (
+    communities,
+    community_memberships,
+    file_references,
+    files,
+    forum_topics,
+    forums,
+    profiles,
+)
 from graph import ids
 from tests.authkit import account, award_badge, call, codes, define_badge, server_of
 from tests.credentials.awards import issue
@@ -51,7 +62,7 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
-# credential:  verifyCredential of a badge credential issued to the target: valid (and naming
+# vc:          verifyCredential of a badge credential issued to the target: valid (and naming
 #              neither the person's id nor username)
 # notes:       seen = the target's notification by node(id:), or their notifications through
 #              their User; -    = node(id:) is NOT_FOUND and User.notifications null (or the
@@ -60,26 +71,29 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              -    = node(id:) is NOT_FOUND: awards are seen by whoever sees the account
 # file:        seen = node(id:) returns the target's avatar File and GET /files serves it
 #              -    = node(id:) is NOT_FOUND and GET /files answers 404
+# forum:       a public TERRITORY forum of the target's territory with a topic the target
+#              opened: seen (node, nodes and the forums list show it, the topic its author),
+#              - (NOT_FOUND, [null], not listed)
 TABLE = """
-viewer        target  user  profile  members  invitations      credential  notes  awards  file
-anonymous     dk      -     -        null     UNAUTHENTICATED  valid       -      -       -
-anonymous     se      -     -        null     UNAUTHENTICATED  valid       -      -       -
-anonymous     no      -     -        null     UNAUTHENTICATED  valid       -      -       -
-dk_member     dk      -     seen     seen     FORBIDDEN        valid       -      -       seen
-dk_member     se      -     -        null     FORBIDDEN        valid       -      -       -
-dk_member     no      -     -        null     FORBIDDEN        valid       -      -       -
-dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid       -      seen    seen
-dk_moderator  se      -     -        null     FORBIDDEN        valid       -      -       -
-dk_moderator  no      -     -        null     FORBIDDEN        valid       -      -       -
-dk_manager    dk      seen  seen     seen     list             valid       -      seen    seen
-dk_manager    se      -     -        null     FORBIDDEN        valid       -      -       -
-dk_manager    no      -     -        null     FORBIDDEN        valid       -      -       -
-global_admin  dk      seen  -        hidden   list             valid       -      seen    -
-global_admin  se      seen  -        hidden   list             valid       -      seen    -
-global_admin  no      seen  -        hidden   list             valid       -      seen    -
-se_member     dk      -     -        null     FORBIDDEN        valid       -      -       -
-se_member     se      -     seen     seen     FORBIDDEN        valid       -      -       seen
-se_member     no      -     -        null     FORBIDDEN        valid       -      -       -
+viewer        target  user  profile  members  invitations      vc     notes  awards  file  forum
+anonymous     dk      -     -        null     UNAUTHENTICATED  valid  -      -       -     -
+anonymous     se      -     -        null     UNAUTHENTICATED  valid  -      -       -     -
+anonymous     no      -     -        null     UNAUTHENTICATED  valid  -      -       -     -
+dk_member     dk      -     seen     seen     FORBIDDEN        valid  -      -       seen  seen
+dk_member     se      -     -        null     FORBIDDEN        valid  -      -       -     -
+dk_member     no      -     -        null     FORBIDDEN        valid  -      -       -     -
+dk_moderator  dk      seen  seen     seen     FORBIDDEN        valid  -      seen    seen  seen
+dk_moderator  se      -     -        null     FORBIDDEN        valid  -      -       -     -
+dk_moderator  no      -     -        null     FORBIDDEN        valid  -      -       -     -
+dk_manager    dk      seen  seen     seen     list             valid  -      seen    seen  seen
+dk_manager    se      -     -        null     FORBIDDEN        valid  -      -       -     -
+dk_manager    no      -     -        null     FORBIDDEN        valid  -      -       -     -
+global_admin  dk      seen  -        hidden   list             valid  -      seen    -     seen
+global_admin  se      seen  -        hidden   list             valid  -      seen    -     seen
+global_admin  no      seen  -        hidden   list             valid  -      seen    -     seen
+se_member     dk      -     -        null     FORBIDDEN        valid  -      -       -     -
+se_member     se      -     seen     seen     FORBIDDEN        valid  -      -       seen  seen
+se_member     no      -     -        null     FORBIDDEN        valid  -      -       -     -
 """
 
 
@@ -109,6 +123,8 @@ class Person:
     notification_id: str  # global id of one of this person's notifications
     award_id: str  # global id of a BadgeAward the person holds
     avatar: tuple[str, str]  # (File global id, CID) of the person's avatar
+    forum_id: str  # global id of a public territory forum of their territory
+    topic_id: str  # global id of a topic they opened in it
 
 
 @dataclass
@@ -172,6 +188,25 @@ async def avatar_file(db: Database, territory: str, user_key: uuid.UUID) -> tupl
     return ids.encode("File", territory, str(file_key)), cid
 
 
+async def forum_with_topic(db: Database, territory: str, user_key: uuid.UUID) -> tuple[str, str]:
+    forum, topic = uuid.uuid4(), uuid.uuid4()
+    async with db.transaction(server_of(territory), territory) as conn:
+        await conn.execute(insert(forums).values(id=forum, name="Authorization table"))
+        await conn.execute(
+            insert(forum_topics).values(
+                id=topic,
+                forum_id=forum,
+                title="Hello",
+                body="Hello",
+                author_territory=territory,
+                author_id=user_key,
+            )
+        )
+    return ids.encode("Forum", territory, str(forum)), ids.encode(
+        "ForumTopic", territory, str(topic)
+    )
+
+
 @pytest.fixture(scope="module")
 async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Settings) -> Cast:
     viewer_accounts = {
@@ -195,6 +230,7 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
         )
         user = me["data"]["me"]
         key = uuid.UUID(ids.decode(user["id"]).key)
+        forum, topic = await forum_with_topic(db, territory, key)
         targets[territory] = Person(
             user_id=user["id"],
             profile_id=ids.encode("Profile", territory, str(key)),
@@ -207,6 +243,8 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
             notification_id=user["notifications"]["nodes"][0]["id"],
             award_id=await an_award(db, territory, key),
             avatar=await avatar_file(db, territory, key),
+            forum_id=forum,
+            topic_id=topic,
         )
     return Cast(tokens, targets)
 
@@ -349,6 +387,32 @@ async def observe_file(client: httpx.AsyncClient, token: str | None, person: Per
     return "seen"
 
 
+FORUM = """
+query($forum: ID!, $topic: ID!) {
+  node(id: $forum) { ... on Forum { id name } }
+  nodes(ids: [$topic]) { ... on ForumTopic { id author { userId } } }
+}"""
+FORUMS = "query($t: String!) { forums(territory: $t, first: 100) { nodes { id } } }"
+
+
+async def observe_forum(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
+    body = await call(client, FORUM, {"forum": person.forum_id, "topic": person.topic_id}, token)
+    listed = await call(client, FORUMS, {"t": person_territory(person)}, token)
+    shown = [f["id"] for f in listed["data"]["forums"]["nodes"]]
+    if codes(body) == ["NOT_FOUND"]:
+        assert body["data"] in (None, {"node": None, "nodes": [None]}), body
+        nodes = await call(
+            client, "query($id: ID!) { nodes(ids: [$id]) { id } }", {"id": person.topic_id}, token
+        )
+        assert nodes == {"data": {"nodes": [None]}}, nodes
+        assert person.forum_id not in shown
+        return "-"
+    assert "errors" not in body, body
+    assert body["data"]["nodes"] == [{"id": person.topic_id, "author": {"userId": person.user_id}}]
+    assert person.forum_id in shown
+    return "seen"
+
+
 @pytest.mark.parametrize(
     ("viewer", "target", "expected"),
     rows(),
@@ -364,9 +428,10 @@ async def test_authorization_table(
         "profile": await observe_profile(auth_client, token, person),
         "members": await observe_members(auth_client, token, person),
         "invitations": await observe_invitations(auth_client, token, target),
-        "credential": await observe_credential(auth_client, token, person),
+        "vc": await observe_credential(auth_client, token, person),
         "notes": await observe_notes(auth_client, token, person),
         "awards": await observe_award(auth_client, token, person),
         "file": await observe_file(auth_client, token, person),
+        "forum": await observe_forum(auth_client, token, person),
     }
     assert observed == expected

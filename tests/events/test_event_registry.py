@@ -42,6 +42,10 @@ EXPECTED = {
     "badge.renewal_needed",
     "file.uploaded",
     "file.deleted",
+    "forum.topic_created",
+    "forum.comment_added",
+    "forum.content_flagged",
+    "forum.moderated",
 }
 
 

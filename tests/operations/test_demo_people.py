@@ -143,3 +143,39 @@ async def test_graphiql_default_document_logs_in_as_a_demo_person(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert me.json()["data"]["me"]["username"] == "dk.astrid", me.text
+
+
+DEMO_FORUMS_QUERY = """query($t: String!) { forums(territory: $t) { nodes { name level
+  topics { nodes { title author { userId } comments { nodes { body score replyCount
+    thread { body depth } } } } } } } }"""
+
+
+@pytest.mark.usefixtures("no_demo_people")
+async def test_development_start_up_seeds_forums_with_threads_and_votes(
+    db: Database, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    await seed_development(db, settings, server_for=ON_SECOND)
+    await seed_development(db, settings, server_for=ON_SECOND)  # a second start: no duplicates
+    logged = await call(
+        client,
+        LOGIN,
+        {"input": {"identifier": "dk.astrid", "password": DEMO_PASSWORD, "territory": "dk"}},
+    )
+    token = logged["data"]["login"]["accessToken"]
+    dk = await call(client, DEMO_FORUMS_QUERY, {"t": "dk"}, token)
+    assert "errors" not in dk, dk
+    forums = {f["name"]: f for f in dk["data"]["forums"]["nodes"]}
+    assert "Moderators' room" not in forums  # staff only
+    (topic,) = forums["Generelt"]["topics"]["nodes"]
+    assert topic["title"] == "Balcony beans: what worked this year"
+    first = topic["comments"]["nodes"][0]
+    assert first["score"] == 2
+    assert [(c["body"], c["depth"]) for c in first["thread"]] == [
+        ("A bike wheel! Photos please.", 1),
+        ("Saturday, at the repair café.", 2),
+    ]
+    world = await call(client, DEMO_FORUMS_QUERY, {"t": "global"}, token)
+    assert "errors" not in world, world
+    (commons,) = [f for f in world["data"]["forums"]["nodes"] if f["name"] == "Federation Commons"]
+    assert commons["level"] == "GLOBAL"
+    assert [t["title"] for t in commons["topics"]["nodes"]] == ["Study circles across borders"]

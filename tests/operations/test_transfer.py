@@ -121,6 +121,120 @@ def badge_rows(
     }
 
 
+def forum_rows(
+    tid: str, alice: uuid.UUID, bob: uuid.UUID, garden: uuid.UUID, odd_tz: timezone
+) -> dict[str, list[dict[str, Any]]]:
+    """The forum tables (t0010_forums): a community forum under a root one, a topic, a thread
+    (paths in the C collation), a vote, a flag, a strike, a restriction and a log entry, with
+    people of this and another territory."""
+    root, child, topic = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first, reply = uuid.uuid4(), uuid.uuid4()
+    badge = f"global/{uuid.uuid4()}"
+    stranger = uuid.uuid4()
+    return {
+        "forums": [
+            {"id": root, "name": AWKWARD[:100], "read_badges": [badge], "post_badges": []},
+            {
+                "id": child,
+                "parent_id": root,
+                "community_id": garden,
+                "name": "Garden",
+                "visibility": "moderators",
+                "is_open": False,
+                "position": 3,
+            },
+        ],
+        "forum_topics": [
+            {
+                "id": topic,
+                "forum_id": child,
+                "title": AWKWARD[:150].replace("\n", " "),
+                "body": AWKWARD * 2,
+                "author_territory": tid,
+                "author_id": alice,
+                "tags": ["soil", "a-b"],
+                "edited_at": datetime(2024, 2, 29, 12, tzinfo=odd_tz),
+                "is_pinned": True,
+                "view_count": 7,
+                "comment_count": 2,
+            }
+        ],
+        "forum_comments": [
+            {
+                "id": first,
+                "topic_id": topic,
+                "path": first.hex,
+                "depth": 0,
+                "body": AWKWARD,
+                "author_territory": "se",
+                "author_id": stranger,
+                "up_votes": 1,
+                "reply_count": 1,
+            },
+            {
+                "id": reply,
+                "topic_id": topic,
+                "parent_id": first,
+                "path": f"{first.hex}/{reply.hex}",
+                "depth": 1,
+                "body": "\\.",
+                "author_territory": tid,
+                "author_id": bob,
+                "hidden_at": datetime(2026, 1, 1, tzinfo=UTC),
+            },
+        ],
+        "forum_revisions": [
+            {
+                "kind": "topic",
+                "target_id": topic,
+                "title": "Old",
+                "body": AWKWARD,
+                "written_at": datetime(2024, 1, 1, tzinfo=UTC),
+            }
+        ],
+        "forum_votes": [
+            {"comment_id": first, "voter_territory": tid, "voter_id": alice, "value": "up"}
+        ],
+        "forum_flags": [
+            {
+                "id": uuid.uuid4(),
+                "forum_id": child,
+                "kind": "comment",
+                "target_id": reply,
+                "flagger_territory": tid,
+                "flagger_id": alice,
+                "reason": "other",
+                "note": AWKWARD,
+            }
+        ],
+        "forum_strikes": [
+            {
+                "id": uuid.uuid4(),
+                "user_territory": tid,
+                "user_id": bob,
+                "issued_by_territory": tid,
+                "issued_by_id": alice,
+                "reason": "CoC",
+            }
+        ],
+        "forum_restrictions": [{"user_territory": "se", "user_id": stranger, "until": None}],
+        "forum_moderation_log": [
+            {
+                "id": uuid.uuid4(),
+                "forum_id": child,
+                "action": "hidden",
+                "moderator_territory": tid,
+                "moderator_id": alice,
+                "kind": "comment",
+                "target_id": reply,
+                "subject_territory": tid,
+                "subject_id": bob,
+                "reason": AWKWARD,
+            }
+        ],
+    }
+
+
 async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
     """Rows in EVERY template table, with the content that breaks naive dumps; returns counts."""
     alice, bob = uuid.uuid4(), uuid.uuid4()
@@ -325,6 +439,7 @@ async def populate(db: Database, server: str, tid: str) -> dict[str, int]:
         ],
     }
     rows.update(badge_rows(tid, alice, garden, odd_tz))
+    rows.update(forum_rows(tid, alice, bob, garden, odd_tz))
     assert set(rows) == set(TEMPLATE), "a new template table needs rows here (and in the dump)"
     tables = {t.name: t for t in territory_metadata.sorted_tables}
     async with db.transaction(server, tid) as conn:
@@ -632,9 +747,6 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "visibility_grants",
         # t0005
         "outbox",
-        # t0008_credentials
-        "credential_issuer_keys",
-        "credential_statuses",
         # t0006_notifications
         "notifications",
         # t0007_badges
@@ -645,9 +757,22 @@ async def test_dump_counts_match_what_the_server_counts(db: Database, tmp_path: 
         "badge_award_history",
         "badge_notice_claims",
         "badge_rule_events",
+        # t0008_credentials
+        "credential_issuer_keys",
+        "credential_statuses",
         # t0009_files
         "files",
         "file_references",
+        # t0010_forums
+        "forums",
+        "forum_topics",
+        "forum_comments",
+        "forum_revisions",
+        "forum_votes",
+        "forum_flags",
+        "forum_strikes",
+        "forum_restrictions",
+        "forum_moderation_log",
     }
 
 

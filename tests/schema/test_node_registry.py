@@ -13,6 +13,7 @@ from graph.schema import schema
 from resolvers.node import RESOLVERS
 from tests.authkit import account, award_badge, call, define_badge
 from tests.files import upload, uploaded
+from tests.forums.forumkit import new_comment, new_forum, new_topic
 from tests.notifications.conftest import envelope_of, offline_notifier
 from tests.notifications.test_notification_store import granted
 
@@ -29,7 +30,7 @@ def _node_types() -> set[str]:
 
 # Live events (graph/types/events.py) have an id clients de-duplicate on, but are delivered once
 # and never stored for refetching: node(id:) has nothing to read them back from.
-DELIVERED_ONLY = {"CommunityActivity"}
+DELIVERED_ONLY = {"CommunityActivity", "ForumTopicEvent"}
 
 
 def _types_with_an_id() -> set[str]:
@@ -93,6 +94,18 @@ async def test_node_round_trips_every_node_type(
     )["communities"]["nodes"][0]["id"]
     await offline_notifier(db).apply(envelope_of(granted(owner, "se")))
     note = _data(await call(auth_client, "{ me { notifications { nodes { id } } } }", token=token))
+    forum = await new_forum(auth_client, boss, "se")
+    topic = await new_topic(auth_client, token, forum)
+    comment = await new_comment(auth_client, token, topic)
+    pinned = _data(
+        await call(
+            auth_client,
+            "mutation($t: ID!) { pinForumTopic(input: {topicId: $t}) { entry { id } } }",
+            {"t": topic},
+            boss,
+        )
+    )
+    entry = pinned["pinForumTopic"]["entry"]["id"]
     badge = await define_badge(db, "se")
     award = await award_badge(db, owner, badge)
     samples = {
@@ -107,6 +120,10 @@ async def test_node_round_trips_every_node_type(
         "SocialGroup": (group, token),
         "Invitation": (invitation, boss),
         "File": (file, token),
+        "Forum": (forum, token),
+        "ForumTopic": (topic, token),
+        "ForumComment": (comment, token),
+        "ForumModerationEntry": (entry, boss),
     }
     assert set(samples) == _node_types(), "a new Node type needs a sample here"
     for type_name, (node_id, viewer) in samples.items():
