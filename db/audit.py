@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     BADGE_AWARDED = "badge.awarded"
     BADGE_RENEWED = "badge.renewed"
     BADGE_REVOKED = "badge.revoked"
+    BADGE_CREDENTIAL_EXPORTED = "badge.credential_exported"
     CODE_OF_CONDUCT_ACCEPTED = "badge.code_of_conduct_accepted"
     FILE_UPLOADED = "file.uploaded"
     FORUM_CREATED = "forum.created"

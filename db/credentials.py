@@ -4,10 +4,11 @@ Callers pass a connection routed to the territory (``Database.transaction(server
 what writes (a first key, an allocation, a revocation) commits with the caller's transaction, so
 the badges area revokes an award and its credential in one commit.
 
-For the badges area (the glue at merge):
-* ``allocate_status_index(conn, award_id)`` when an award is made (idempotent);
-* ``issue_credential(conn, facts, public_url=...)`` to export an award as a VC-JWT;
-* ``revoke(conn, award_id)`` in the transaction that revokes the award.
+What the badges area calls:
+* ``allocate_status_index(conn, award_id)`` and ``issue_credential(conn, facts, public_url=...)``
+  when the holder exports an award (``exportBadgeCredential``; the bit is allocated then, once);
+* ``revoke(conn, award_id)`` in the transaction that revokes the award, ``set_revoked(..., False)``
+  in the one that renews it (``db.badges.revoke`` and ``grant``).
 """
 
 from __future__ import annotations

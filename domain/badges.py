@@ -82,6 +82,13 @@ class MissingPrerequisites(BadUserInput):
     code = "MISSING_PREREQUISITES"
 
 
+class AwardRevoked(BadUserInput):
+    """A revoked award is not exported as a credential: a fresh credential would claim what the
+    platform withdrew (the holder exports again once it is renewed)."""
+
+    code = "AWARD_REVOKED"
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Where something happens: the whole federation, a territory, or one of its communities."""

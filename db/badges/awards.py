@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import credentials as credential_db
 from db import territories as registry
 from db.badges.definitions import DefinitionRecord, new_id
 from db.engines import Database
@@ -232,7 +233,9 @@ async def grant(
 ) -> tuple[AwardRecord, str]:
     """Award ``definition`` to the user, or renew their award (a revoked or expired one too):
     the version and validity are the current ones, ``awarded_at`` stays the first award's.
-    Returns the award and what happened (``awarded`` or ``renewed``); history records it."""
+    Returns the award and what happened (``awarded`` or ``renewed``); history records it.
+    A renewal clears the award's credential revocation bit (if it was ever exported), so the
+    credentials exported for it verify again as the award is valid again."""
     until = None if definition.validity_days is None else now + timedelta(definition.validity_days)
     values = {
         "version": definition.version,
@@ -260,12 +263,16 @@ async def grant(
     award = award_record(territory_id, row)
     action = "awarded" if row[-1] else "renewed"
     await record_history(conn, award, action, reason=reason, actor=actor)
+    if action == "renewed":
+        await credential_db.set_revoked(conn, award.id, False)
     return award, action
 
 
 async def revoke(
     conn: AsyncConnection, award: AwardRecord, *, now: datetime, reason: str, actor: bytes | None
 ) -> AwardRecord:
+    """Revoke the award and, in the same transaction, its credential's status bit (when it
+    was ever exported): a credential of a revoked award fails STATUS."""
     row = (
         await conn.execute(
             update(badge_awards)
@@ -276,6 +283,7 @@ async def revoke(
     ).one()
     revoked = award_record(award.territory_id, row)
     await record_history(conn, revoked, "revoked", reason=reason, actor=actor)
+    await credential_db.revoke(conn, award.id)
     return revoked
 
 

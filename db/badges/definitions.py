@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -158,6 +159,30 @@ def _definition(home: str, row: Sequence[Any]) -> DefinitionRecord:
 
 
 # --- definitions: reads
+
+
+@dataclass(frozen=True, slots=True)
+class VersionText:
+    """What one version of a definition said: an award names the version it was given for, and
+    its credential describes that version, not the current one."""
+
+    name: str
+    description: str
+    criteria: str
+    image: str | None
+
+
+async def definition_versions(
+    conn: AsyncConnection, home: str, keys: Sequence[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], VersionText]:
+    """Versions by (definition id, version), one statement; unknown ones are absent."""
+    v = tables(home).versions.c
+    rows = await conn.execute(
+        select(v.definition_id, v.version, v.name, v.description, v.criteria, v.image).where(
+            tuple_(v.definition_id, v.version).in_(list(keys))
+        )
+    )
+    return {(r[0], int(r[1])): VersionText(r[2], r[3], r[4], r[5]) for r in rows}
 
 
 async def definitions_by_ids(
