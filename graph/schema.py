@@ -21,7 +21,7 @@ from resolvers.accounts import AuthMutations, AuthQueries
 from resolvers.badges import BadgeAwardMutations, BadgeMutations, BadgeQueries
 from resolvers.code_of_conduct import CodeOfConductMutations, CodeOfConductQueries
 from resolvers.communities import CommunityMutations, CommunityQueries
-from resolvers.credentials import CredentialQueries
+from resolvers.credentials import CredentialMutations, CredentialQueries
 from resolvers.events import EventSubscriptions
 from resolvers.federation import FederationQueries
 from resolvers.files import FileMutations
@@ -71,6 +71,7 @@ class Mutation(
     NotificationMutations,
     BadgeMutations,
     BadgeAwardMutations,
+    CredentialMutations,
     CodeOfConductMutations,
     FileMutations,
     ForumMutations,

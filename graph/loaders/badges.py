@@ -15,6 +15,7 @@ from db.badges import (
     DefinitionPageKey,
     DefinitionRecord,
     HistoryRecord,
+    VersionText,
 )
 from domain.badges import GLOBAL_HOME
 from graph.loaders.spec import GlobalLoader, Scope, TerritoryLoader
@@ -31,6 +32,20 @@ async def _global_definitions(
     conn: AsyncConnection, keys: list[uuid.UUID]
 ) -> list[DefinitionRecord | None]:
     found = await badge_db.definitions_by_ids(conn, GLOBAL_HOME, keys)
+    return [found.get(k) for k in keys]
+
+
+async def _versions(
+    conn: AsyncConnection, scope: Scope, keys: list[tuple[uuid.UUID, int]]
+) -> list[VersionText | None]:
+    found = await badge_db.definition_versions(conn, scope.territory_id, keys)
+    return [found.get(k) for k in keys]
+
+
+async def _global_versions(
+    conn: AsyncConnection, keys: list[tuple[uuid.UUID, int]]
+) -> list[VersionText | None]:
+    found = await badge_db.definition_versions(conn, GLOBAL_HOME, keys)
     return [found.get(k) for k in keys]
 
 
@@ -82,6 +97,17 @@ GLOBAL_DEFINITION_BY_ID: GlobalLoader[uuid.UUID, DefinitionRecord | None] = Glob
     "badges.global_definition_by_id", _global_definitions
 )
 """A global definition by id."""
+
+DEFINITION_VERSION: TerritoryLoader[tuple[uuid.UUID, int], VersionText | None] = TerritoryLoader(
+    "badges.definition_version", _versions, missing=None
+)
+"""A territory's (or its communities') definition version by (id, version): what an award's
+credential describes."""
+
+GLOBAL_DEFINITION_VERSION: GlobalLoader[tuple[uuid.UUID, int], VersionText | None] = GlobalLoader(
+    "badges.global_definition_version", _global_versions
+)
+"""A global definition version by (id, version)."""
 
 DEFINITION_PAGE: TerritoryLoader[DefinitionPageKey, Sequence[DefinitionRecord]] = TerritoryLoader(
     "badges.definition_page", _definition_pages, missing=()

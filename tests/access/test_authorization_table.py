@@ -1,9 +1,10 @@
 """Who sees which person, by role and territory, on every path that returns people or private data.
 
 One table, one test: each row is a viewer and a target person, each column a path. A new area that
-returns people adds a column (a query in ``observe`` and its expected value in each row). Only
-queries run here; the cast is set up through tests/authkit.py and rows written directly, so the
-test does not depend on mutation shapes.
+returns people adds a column (a query in ``observe`` and its expected value in each row). Queries
+run here, and mutations only where they are refused (they change nothing); the cast is set up
+through tests/authkit.py and rows written directly, except each person's credential, which they
+export themselves (``exportBadgeCredential``).
 
 Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py):
 * an account (``User``: username, email, roles) is seen by its owner and by a territory manager,
@@ -15,6 +16,8 @@ Policy (graph/types/accounts.py ``visible``, domain/roles.py, domain/privacy.py)
 * ``invitations(territory:)`` answers the territory's managers and global admins;
 * ``verifyCredential`` answers anyone, and says nothing of the person beyond what the credential
   itself carries (a salted hash).
+* ``exportBadgeCredential`` is the holder's alone: whoever sees the award (their territory's
+  managers and moderators, global admins) is FORBIDDEN, anyone else NOT_FOUND.
 * notifications (``User.notifications``, ``node(id:)`` of a ``Notification``) answer their owner
   only: no role reads them.
 * a ``File`` used as an avatar is seen by whoever the profile shows its avatar (here: as the
@@ -46,10 +49,8 @@ from db.models import (
 )
 from graph import ids
 from tests.authkit import account, award_badge, call, codes, define_badge, server_of
-from tests.credentials.awards import issue
 from tests.notifications.conftest import envelope_of, offline_notifier
 from tests.notifications.test_notification_store import granted
-from unityplan.settings import Settings
 
 VIEWERS = ("anonymous", "dk_member", "dk_moderator", "dk_manager", "global_admin", "se_member")
 TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server), no (main)
@@ -62,13 +63,15 @@ TARGETS = ("dk", "se", "no")  # a person of dk (main server), se (second server)
 #              member is the target: seen (listed, profile shown), hidden (listed, profile null),
 #              null (no list)
 # invitations: invitations(territory: <the target's territory>): list, or the error code
-# vc:          verifyCredential of a badge credential issued to the target: valid (and naming
-#              neither the person's id nor username)
+# vc:          verifyCredential of the credential the target exported of their award: valid (and
+#              naming neither the person's id nor username)
 # notes:       seen = the target's notification by node(id:), or their notifications through
 #              their User; -    = node(id:) is NOT_FOUND and User.notifications null (or the
 #              User hidden): notifications are their owner's alone, whatever the role
-# awards:      seen = node(id:) returns the target's BadgeAward (a badge of their territory)
-#              -    = node(id:) is NOT_FOUND: awards are seen by whoever sees the account
+# awards:      seen = node(id:) returns the target's BadgeAward (a badge of their territory) and
+#                     exportBadgeCredential of it is FORBIDDEN (the holder's alone)
+#              -    = node(id:) and exportBadgeCredential are NOT_FOUND (UNAUTHENTICATED when
+#                     anonymous): awards are seen by whoever sees the account
 # file:        seen = node(id:) returns the target's avatar File and GET /files serves it
 #              -    = node(id:) is NOT_FOUND and GET /files answers 404
 # forum:       a public TERRITORY forum of the target's territory with a topic the target
@@ -158,6 +161,18 @@ async def an_award(db: Database, territory: str, user_key: uuid.UUID) -> str:
     return ids.encode("BadgeAward", territory, str(award.id))
 
 
+EXPORT = """
+mutation($i: ExportBadgeCredentialInput!) { exportBadgeCredential(input: $i) { credential } }"""
+
+
+async def exported(client: httpx.AsyncClient, token: str, award_id: str) -> str:
+    """The holder's own export of their award: a real credential."""
+    body = await call(client, EXPORT, {"i": {"award": award_id}}, token)
+    assert "errors" not in body, body
+    credential: str = body["data"]["exportBadgeCredential"]["credential"]
+    return credential
+
+
 async def avatar_file(db: Database, territory: str, user_key: uuid.UUID) -> tuple[str, str]:
     """An avatar row and its reference, written directly (no IPFS call needs it: access is
     decided before the node is asked)."""
@@ -208,7 +223,7 @@ async def forum_with_topic(db: Database, territory: str, user_key: uuid.UUID) ->
 
 
 @pytest.fixture(scope="module")
-async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Settings) -> Cast:
+async def cast(auth_client: httpx.AsyncClient, db: Database) -> Cast:
     viewer_accounts = {
         "dk_member": ("dk", "member"),
         "dk_moderator": ("dk", "moderator"),
@@ -231,17 +246,16 @@ async def cast(auth_client: httpx.AsyncClient, db: Database, auth_settings: Sett
         user = me["data"]["me"]
         key = uuid.UUID(ids.decode(user["id"]).key)
         forum, topic = await forum_with_topic(db, territory, key)
+        award_id = await an_award(db, territory, key)
         targets[territory] = Person(
             user_id=user["id"],
             profile_id=ids.encode("Profile", territory, str(key)),
             username=user["username"],
             email=user["email"],
             community_id=await only_member_community(db, territory, key),
-            credential=(
-                await issue(db, territory, auth_settings.public_url, recipient_user_id=key)
-            )[1],
+            credential=await exported(auth_client, logged["accessToken"], award_id),
             notification_id=user["notifications"]["nodes"][0]["id"],
-            award_id=await an_award(db, territory, key),
+            award_id=award_id,
             avatar=await avatar_file(db, territory, key),
             forum_id=forum,
             topic_id=topic,
@@ -368,9 +382,12 @@ async def observe_notes(client: httpx.AsyncClient, token: str | None, person: Pe
 
 async def observe_award(client: httpx.AsyncClient, token: str | None, person: Person) -> str:
     body = await call(client, AWARD, {"id": person.award_id}, token)
+    export = codes(await call(client, EXPORT, {"i": {"award": person.award_id}}, token))
     if codes(body) == ["NOT_FOUND"]:
+        assert export == ["UNAUTHENTICATED" if token is None else "NOT_FOUND"], export
         return "-"
     assert body["data"] == {"node": {"id": person.award_id, "status": "VALID"}}, body
+    assert export == ["FORBIDDEN"], export
     return "seen"
 
 

@@ -1,7 +1,8 @@
-"""Synthetic awards for the credential tests, until the badges area supplies real ones.
+"""Synthetic awards for the credential tests that need facts no real award has (an expired
+window, a foreign issuer, an unknown territory, a rotated key, the pure rules).
 
-The lead replaces ``synthetic_facts`` with the facts of a real ``BadgeAward`` at merge: every test
-here takes its facts from this module only.
+Tests of the export itself award a real badge through ``awardBadge`` and export it
+(``test_credential_export.py``, ``tests/access``).
 """
 
 from __future__ import annotations
