@@ -28,7 +28,7 @@ from domain.badges import (
     validate_prerequisites,
 )
 from domain.errors import BadUserInput, Forbidden, NotFound, input_field
-from domain.events import REGISTRY
+from domain.events import person_fields
 from domain.territories import validate_territory_id
 from graph import badge_access
 from graph.context import Info
@@ -80,14 +80,15 @@ async def _prerequisites(
 
 
 def _known_events() -> set[str]:
-    return {name for name, _ in REGISTRY}
+    """Event types a rule may name: those that name the person they count for."""
+    return set(person_fields())
 
 
 @strawberry.input(description="An automatic-award rule.")
 class BadgeRuleInput:
     event: str = strawberry.field(
         description="A registered event type, `<area>.<event>` (e.g. `course.completed`), "
-        "caused by the person (its actor)."
+        "that names the person it counts for (see `x-person` in the AsyncAPI document)."
     )
     threshold: int = strawberry.field(
         default=1, description="How many such events it takes, 1 to 100000."
