@@ -88,7 +88,7 @@ def _known_events() -> set[str]:
 class BadgeRuleInput:
     event: str = strawberry.field(
         description="A registered event type, `<area>.<event>` (e.g. `course.completed`), "
-        "that names the person it counts for (see `x-person` in the AsyncAPI document)."
+        "caused by the person (its actor)."
     )
     threshold: int = strawberry.field(
         default=1, description="How many such events it takes, 1 to 100000."
