@@ -79,6 +79,11 @@ class Event:
     SUBJECTS: ClassVar[Mapping[str, str]] = {}
     """Payload field -> the GraphQL type its id names: they become the envelope's ``subjects``
     (global ids), what a subscription filters and authorizes on."""
+    PERSON: ClassVar[str] = "user_id"
+    """The payload field naming the person the event counts for (whose action or whose change
+    it is): what a badge's automatic-award rule counts per person. ``user_id`` unless a class
+    names another (forum events: ``author_id``); an event without such a field counts for no
+    one and cannot be a rule's event."""
 
     territory_id: str
 
@@ -136,6 +141,8 @@ class EventType:
     description: str
     cls: type[Event]
     payload_schema: Mapping[str, Any]
+    person: str | None
+    """The payload field naming the person it counts for (``Event.PERSON``), if it has one."""
 
     @property
     def area(self) -> str:
@@ -171,18 +178,33 @@ def register(cls: E) -> E:
     unknown = set(cls.SUBJECTS) - set(properties)
     if unknown:
         raise TypeError(f"{cls.__name__}.SUBJECTS names no payload field: {sorted(unknown)}")
+    person = cls.PERSON if hints.get(cls.PERSON) is uuid.UUID else None
+    if person is None and "PERSON" in vars(cls):
+        raise TypeError(f"{cls.__name__}.PERSON names no uuid payload field: {cls.PERSON!r}")
     schema = {
         "type": "object",
         "additionalProperties": False,
         "required": sorted(properties),
         "properties": properties,
     }
-    REGISTRY[(name, version)] = EventType(name, version, cls.DESCRIPTION, cls, schema)
+    REGISTRY[(name, version)] = EventType(name, version, cls.DESCRIPTION, cls, schema, person)
     return cls
 
 
 def event_type(name: str, version: int) -> EventType | None:
     return REGISTRY.get((name, version))
+
+
+def person_fields() -> dict[str, str]:
+    """Event name -> the payload field naming the person it counts for (the newest version's),
+    for the event types that have one: what automatic-award rules may name."""
+    found: dict[str, str] = {}
+    for (name, _), event in sorted(REGISTRY.items()):
+        if event.person is not None:
+            found[name] = event.person
+        else:
+            found.pop(name, None)
+    return found
 
 
 # --- the events of what exists now. Each later area registers its own in this style.
@@ -415,6 +437,7 @@ class ForumTopicCreated(Event):
         "global forum, an account of any territory)."
     )
     SUBJECTS = {"forum_id": "Forum", "topic_id": "ForumTopic"}
+    PERSON = "author_id"
     forum_id: uuid.UUID
     topic_id: uuid.UUID
     author_territory: TerritoryRef
@@ -431,6 +454,7 @@ class ForumCommentAdded(Event):
         "author; topic_author_territory and topic_author_id the topic's, who may be notified."
     )
     SUBJECTS = {"forum_id": "Forum", "topic_id": "ForumTopic", "comment_id": "ForumComment"}
+    PERSON = "author_id"
     forum_id: uuid.UUID
     topic_id: uuid.UUID
     comment_id: uuid.UUID

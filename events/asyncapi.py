@@ -81,6 +81,7 @@ def document(stream: StreamSpec | None = None) -> dict[str, Any]:
                     },
                 },
                 "payload": _message_schema(event),
+                **({"x-person": event.person} if event.person else {}),
             }
             channel_messages[message_id] = {"$ref": f"#/components/messages/{message_id}"}
         channels[channel_id] = {

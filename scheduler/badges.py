@@ -29,6 +29,7 @@ from domain.events import (
     BadgeRenewalNeeded,
     RenewalNotice,
     TerritoryRef,
+    person_fields,
     seal,
 )
 from domain.territories import TerritoryStatus
@@ -110,17 +111,19 @@ def _rule_met(definition: DefinitionRecord, counts: dict[str, int]) -> bool:
 
 
 async def sweep_rules(ctx: JobContext) -> int:
-    """Count the events automatic-award rules name (each once) and award the badges whose
-    threshold is reached, unless already held and valid or prerequisites are missing."""
+    """Count the events automatic-award rules name (each once, for the person its type's
+    ``PERSON`` field names) and award the badges whose threshold is reached, unless already held
+    and valid or prerequisites are missing."""
     async with ctx.db.connect(MAIN_SERVER) as conn:
         global_rules = await badge_db.definitions_with_rules(conn, GLOBAL_HOME)
+    persons = person_fields()
     done = 0
     for territory in await _territories(ctx):
         async with ctx.db.transaction(territory.db_server, territory.id) as conn:
             local = await badge_db.definitions_with_rules(conn, territory.id)
             awarded: list[BadgeAwardEvent] = []
             for definition in [*global_rules, *local]:
-                counts = await badge_db.count_rule_events(conn, definition)
+                counts = await badge_db.count_rule_events(conn, definition, persons)
                 for user_id, per_type in counts.items():
                     if not _rule_met(definition, per_type):
                         continue

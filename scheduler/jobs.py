@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduler import badges
+from scheduler import badges, files
 
-AREAS = (badges,)
+AREAS = (badges, files)
 """The modules whose ``register(Job(...))`` lines ran; listed so no import looks unused."""

@@ -3,8 +3,8 @@
     register(Job("files.unpin", every=timedelta(minutes=5), run=collect_unpinned))
 
 A job is ``async def run(ctx: JobContext) -> int`` (how many things it did, for the log): it
-reads ``ctx.now`` (the injected clock, never the wall clock) and ``ctx.db``, and must be safe to
-run concurrently with itself on another replica (claim before acting).
+reads ``ctx.now`` (the injected clock, never the wall clock), ``ctx.db`` and ``ctx.storage``,
+and must be safe to run concurrently with itself on another replica (claim before acting).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from db.engines import Database
 from domain.events import NodeIdEncoder
+from files.storage import FileStorage
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,9 @@ class JobContext:
     now: datetime
     # Renders event subjects as Relay global ids (graph.ids.encode, injected by the caller).
     node_id: NodeIdEncoder
+    # The IPFS node and file limits (files.storage), built from settings by scheduler.runtime;
+    # None where a scheduler runs no file job (a test driving only badge jobs).
+    storage: FileStorage | None = None
 
 
 @dataclass(frozen=True, slots=True)

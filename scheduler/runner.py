@@ -16,6 +16,7 @@ from datetime import datetime
 from db.engines import Database
 from domain.clock import Clock, utc_now
 from domain.events import NodeIdEncoder
+from files.storage import FileStorage
 from scheduler.registry import JOBS, Job, JobContext
 
 log = logging.getLogger("unityplan.scheduler")
@@ -27,12 +28,14 @@ class Scheduler:
         db: Database,
         *,
         node_id: NodeIdEncoder,
+        storage: FileStorage | None = None,
         clock: Clock = utc_now,
         jobs: Iterable[Job] | None = None,
         tick: float = 5.0,
     ) -> None:
         self.db = db
         self.node_id = node_id
+        self.storage = storage
         self.clock = clock
         self.jobs = list(JOBS.values() if jobs is None else jobs)
         self.tick = tick
@@ -49,7 +52,7 @@ class Scheduler:
             if last is not None and now - last < job.every:
                 continue
             try:
-                done[job.name] = await job.run(JobContext(self.db, now, self.node_id))
+                done[job.name] = await job.run(JobContext(self.db, now, self.node_id, self.storage))
             except Exception:
                 log.exception("scheduled job failed", extra={"job": job.name})
                 continue

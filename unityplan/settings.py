@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     image_max_side: int = Field(default=4096, ge=64)
     # An uploaded file nothing references is deleted (and unpinned) this long after its upload.
     file_unreferenced_grace_seconds: int = Field(default=86_400, ge=0)
+    # Seconds between the scheduler's collection passes (job files.collect; one pass by hand:
+    # `unityplan files collect`).
+    files_collect_interval_seconds: float = Field(default=600.0, gt=0)
 
     # --- observability (README, "Observability"; graph/observability).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

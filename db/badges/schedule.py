@@ -4,10 +4,11 @@ since it claims (a conditional UPDATE, an INSERT ... ON CONFLICT DO NOTHING) bef
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    case,
     func,
     literal,
     select,
@@ -96,23 +97,29 @@ async def claim_notice(
 
 
 async def count_rule_events(
-    conn: AsyncConnection, definition: DefinitionRecord
+    conn: AsyncConnection, definition: DefinitionRecord, persons: Mapping[str, str]
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Record, once per event, the territory's outbox events a rule of ``definition`` counts
-    (those naming an account of the territory in ``payload.user_id``); returns the counts per
-    event type of each person who gained one now. An event seen twice counts once."""
-    types = sorted({rule.event for rule in definition.rules})
-    person = func.cast(outbox.c.envelope["payload"]["user_id"].astext, UUID(as_uuid=True))
+    (those naming an account of the territory in the payload field ``persons`` gives for their
+    type: domain.events.person_fields); returns the counts per event type of each person who
+    gained one now. An event seen twice counts once."""
+    types = sorted({rule.event for rule in definition.rules} & set(persons))
+    if not types:
+        return {}
+    kind = outbox.c.envelope["type"].astext
+    payload = outbox.c.envelope["payload"]
+    named = case(*((kind == t, payload[persons[t]].astext) for t in types))
+    person = func.cast(named, UUID(as_uuid=True))
     counted = (
         select(
             outbox.c.id,
             literal(definition.ref.home),
             literal(definition.ref.id),
             person,
-            outbox.c.envelope["type"].astext,
+            kind,
         )
         .select_from(outbox.join(users, users.c.id == person))
-        .where(outbox.c.envelope["type"].astext.in_(types))
+        .where(kind.in_(types))
     )
     e = badge_rule_events.c
     inserted = await conn.execute(

@@ -28,7 +28,7 @@ from domain.badges import (
     validate_prerequisites,
 )
 from domain.errors import BadUserInput, Forbidden, NotFound, input_field
-from domain.events import REGISTRY
+from domain.events import person_fields
 from domain.territories import validate_territory_id
 from graph import badge_access
 from graph.context import Info
@@ -80,7 +80,8 @@ async def _prerequisites(
 
 
 def _known_events() -> set[str]:
-    return {name for name, _ in REGISTRY}
+    """Event types a rule may name: those that name the person they count for."""
+    return set(person_fields())
 
 
 @strawberry.input(description="An automatic-award rule.")

@@ -1,6 +1,6 @@
 """The scheduler with a moved clock: renewal notices at 30/14/7 days exactly once with two
 instances running, a missed notice day caught up once, expiry announced once, automatic awards
-idempotent per event."""
+idempotent per event and counted for the person each event type names (forum comments too)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from scheduler.runner import Scheduler
 from tests.authkit import CLI, account, award_badge, call, define_badge, server_of
 from tests.conftest import CHECKOUT, MAIN_DSN
 from tests.events.conftest import wait_for
+from tests.forums.forumkit import new_comment, new_forum, new_topic
 from unityplan.settings import Settings
 
 with warnings.catch_warnings():
@@ -292,3 +293,71 @@ def test_unityplan_serve_runs_the_scheduler_unless_turned_off(
                 assert {"badges.expire", "badges.renewal_notices", "badges.rule_sweep"} <= set(JOBS)
             else:
                 assert running is None
+
+
+async def test_forum_comments_count_for_their_author(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """forum.comment_added names its person in ``author_id`` (its ``PERSON``), not ``user_id``."""
+    manager = await account(client, db, "dk", role="territory_manager")
+    member = await account(client, db, "dk")
+    other = await account(client, db, "dk")
+    rule = {"event": "forum.comment_added", "threshold": 3}
+    created = await call(
+        client,
+        CREATE_BADGE,
+        {"i": {"level": "TERRITORY", "territory": "dk", "name": "Commenter", "rules": [rule]}},
+        manager["accessToken"],
+    )
+    assert "errors" not in created, created
+    badge_id = created["data"]["createBadge"]["badge"]["id"]
+    forum = await new_forum(client, manager["accessToken"], "dk", name="Rules")
+    topic = await new_topic(client, other["accessToken"], forum)
+    clock = Clock()
+    pair = two_schedulers(db, clock, "badges.rule_sweep")
+
+    async def held(who: dict[str, Any]) -> list[str]:
+        body = await call(client, BADGES, token=who["accessToken"])
+        return [n["badge"]["id"] for n in body["data"]["me"]["badges"]["nodes"]]
+
+    async def sweep() -> None:
+        clock.now += timedelta(minutes=2)
+        await run_both(pair)
+
+    for n in range(2):
+        await new_comment(client, member["accessToken"], topic, f"comment {n}")
+    await new_comment(client, other["accessToken"], topic, "not the member's")
+    await sweep()
+    assert badge_id not in await held(member)  # two of their own; the third is another's
+    await new_comment(client, member["accessToken"], topic, "the third")
+    await sweep()
+    await sweep()
+    assert (await held(member)).count(badge_id) == 1
+    assert badge_id not in await held(other)  # a topic and one comment
+    ref = ids.decode(badge_id)
+    async with db.connect(server_of("dk"), "dk") as conn:
+        awarded = await conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.envelope["type"].astext == "badge.awarded",
+                outbox.c.envelope["payload"]["badge_id"].astext == ref.key,
+            )
+        )
+        assert awarded.scalar_one() == 1
+
+
+async def test_rules_name_only_events_that_name_a_person(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """forum.content_flagged names the flagged content's author, not who acted; no rule."""
+    manager = await account(client, db, "dk", role="territory_manager")
+    rule = {"event": "forum.content_flagged", "threshold": 1}
+    body = await call(
+        client,
+        CREATE_BADGE,
+        {"i": {"level": "TERRITORY", "territory": "dk", "name": "Flagged", "rules": [rule]}},
+        manager["accessToken"],
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert body["errors"][0]["extensions"]["field"] == "rules"

@@ -1,5 +1,6 @@
 """The collection job: unreferenced files past the grace period are deleted with a file.deleted
-event, and unpinned unless another row (any territory) stores the same bytes."""
+event, and unpinned unless another row (any territory) stores the same bytes; the scheduler runs
+it (job files.collect) on FILES_COLLECT_INTERVAL_SECONDS."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from db.models import files, outbox
 from files.collection import collect_once
 from files.storage import FileStorage
 from graph import ids
+from scheduler.runner import Scheduler
+from scheduler.runtime import configured
 from tests.authkit import account, call, cli, server_of
 from tests.files import key_of, png, upload, uploaded
 from unityplan.settings import Settings
@@ -117,3 +120,50 @@ async def test_the_cli_runs_one_pass(db: Database) -> None:
     status, out, err = await cli(db, "files", "collect")
     assert status == 0, err
     assert out.startswith("deleted ")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_the_scheduler_collects_once_with_two_instances(
+    client: httpx.AsyncClient, db: Database, storage: FileStorage, settings: Settings
+) -> None:
+    every = settings.model_copy(update={"files_collect_interval_seconds": 90})
+    (job,) = [j for j in configured(every) if j.name == "files.collect"]
+    assert job.every == timedelta(seconds=90)  # the setting, not the registered default
+    clock = Clock(datetime.now(UTC))
+    pair = [  # two replicas, as two processes would run it, sharing the database and IPFS node
+        Scheduler(db, node_id=ids.encode, storage=storage, clock=clock, jobs=[job])
+        for _ in range(2)
+    ]
+    token = (await account(client, db, "se"))["accessToken"]
+    file = uploaded(await upload(client, token, b"scheduled for collection\n" * 40))["file"]
+
+    async def run_both() -> list[dict[str, int]]:
+        return list(await asyncio.gather(*(s.run_due() for s in pair)))
+
+    assert all("files.collect" in done for done in await run_both())
+    assert await exists(db, "se", file["id"])  # inside the grace period
+    assert file["cid"] in await storage.node.pins()
+    clock.now = LATER
+    first = await run_both()
+    assert sum(done["files.collect"] for done in first) >= 1
+    assert not await exists(db, "se", file["id"])
+    assert file["cid"] not in await storage.node.pins()
+    assert await deleted_events(db, "se", file["id"]) == 1
+    clock.now = LATER + timedelta(seconds=60)
+    assert await run_both() == [{}, {}]  # not due again before the interval
+    clock.now = LATER + timedelta(seconds=91)
+    assert await run_both() == [{"files.collect": 0}, {"files.collect": 0}]
+    assert await deleted_events(db, "se", file["id"]) == 1
+
+
+async def test_the_job_fails_loudly_without_storage(db: Database, settings: Settings) -> None:
+    (job,) = [j for j in configured(settings) if j.name == "files.collect"]
+    done = await Scheduler(db, node_id=ids.encode, jobs=[job]).run_due()
+    assert done == {}  # failed (logged), retried on the next tick; never a silent 0
