@@ -164,12 +164,16 @@ class RunningRelay:
         await self.db.dispose()
 
 
-async def start_relay(db: Database, url: str, **options: Any) -> RunningRelay:
-    """A relay with its own pool and NATS connection, as each replica has."""
+async def start_relay(
+    db: Database, url: str, *, background: bool = True, **options: Any
+) -> RunningRelay:
+    """A relay with its own pool and NATS connection, as each replica has; ``background=False``
+    leaves its loop off, for a test that drains by hand without racing it for the pool."""
     own = Database({s: db.dsn(s) for s in db.server_keys}, pool_size=2)
     link = NatsLink(url, name=f"test-relay-{uuid.uuid4().hex[:6]}", stream=StreamSpec())
     relay = Relay(own, link, RelayOptions(**options))
-    relay.start()
+    if background:
+        relay.start()
     link.start()
     await link.wait_connected(timeout=20)
     return RunningRelay(relay, link, own)
