@@ -69,6 +69,7 @@ from db.engines import Database
 from db.migrate import migrate_all
 from db.models import communities, community_memberships, profiles, users
 from db.provisioning import ensure_database
+from domain.code_of_conduct import CURRENT_VERSION as COC_VERSION
 from domain.territories import schema_name
 from graph.server.app import create_app
 from unityplan.devservices import free_port
@@ -95,6 +96,9 @@ AUTHENTICATED = {"nested"}  # shapes sent with the dk viewer's access token
 
 REGISTER = """mutation($input: RegisterInput!) { register(input: $input) { id } }"""
 LOGIN = """mutation($input: LoginInput!) { login(input: $input) { accessToken } }"""
+ACCEPT = """mutation($input: AcceptCodeOfConductInput!) {
+  acceptCodeOfConduct(input: $input) { renewed }
+}"""
 
 
 # --- seed
@@ -331,19 +335,33 @@ async def viewer_token(api: Server, env: dict[str, str]) -> str:
         )
         if "errors" in registered.json():
             raise RuntimeError(f"register failed: {registered.text[:500]}")
-        logged = await client.post(
+        token = await _login(client, username)
+        # Nearly everything waits for the Code of Conduct; a token issued after accepting it
+        # carries the claim.
+        accepted = await client.post(
             "/graphql",
-            json={
-                "query": LOGIN,
-                "variables": {
-                    "input": {"identifier": username, "password": PASSWORD, "territory": TERRITORY}
-                },
-            },
+            json={"query": ACCEPT, "variables": {"input": {"version": COC_VERSION}}},
+            headers={"Authorization": f"Bearer {token}"},
         )
-        body = logged.json()
-        if "errors" in body:
-            raise RuntimeError(f"login failed: {logged.text[:500]}")
-        return str(body["data"]["login"]["accessToken"])
+        if "errors" in accepted.json():
+            raise RuntimeError(f"acceptCodeOfConduct failed: {accepted.text[:500]}")
+        return await _login(client, username)
+
+
+async def _login(client: httpx.AsyncClient, username: str) -> str:
+    logged = await client.post(
+        "/graphql",
+        json={
+            "query": LOGIN,
+            "variables": {
+                "input": {"identifier": username, "password": PASSWORD, "territory": TERRITORY}
+            },
+        },
+    )
+    body = logged.json()
+    if "errors" in body:
+        raise RuntimeError(f"login failed: {logged.text[:500]}")
+    return str(body["data"]["login"]["accessToken"])
 
 
 # --- one answer of each target
