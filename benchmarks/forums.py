@@ -1,6 +1,7 @@
 """Forum read-path benchmark (issue 14): the nested forum shape beside a one-SQL floor.
 
     .venv/bin/python -m benchmarks.forums [--duration 10] [--concurrency 1,10,100] [--profile 10]
+        [--native]
 
 Runs by hand, never in CI. Seeds (afresh each run) its own database `unityplan_forums_bench` on
 DATABASE_URL's server: the demo territories, then in `dk` 20 public root forums, 1,000 topics
@@ -257,7 +258,7 @@ def _function(frame: str) -> str:
     return f"{name} ({_where(frame).rsplit(':', 1)[0]})" if where else frame
 
 
-def profile(api: Server, target: Target, seconds: float) -> None:
+def profile(api: Server, target: Target, seconds: float, *, native: bool = False) -> None:
     """py-spy under 10 clients: self time by layer and the hottest functions."""
     spy = BIN / "py-spy"
     if not spy.exists() and shutil.which("py-spy") is None:
@@ -270,7 +271,9 @@ def profile(api: Server, target: Target, seconds: float) -> None:
             str(spy if spy.exists() else "py-spy"),
             *("record", "--pid", str(api.process.pid), "--subprocesses"),
             *("--duration", str(round(seconds)), "--rate", "250", "--format", "raw"),
-            *("--output", str(path), "--nonblocking"),
+            *("--output", str(path)),
+            # Native frames need the process paused per sample; else sample without pausing.
+            *(("--native",) if native else ("--nonblocking",)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -402,7 +405,7 @@ async def run(args: argparse.Namespace) -> None:
         _table(results, counted.total, size)
         print(f"\nStatements of one request (warm caches): {counted.total}: {counted.detail()}")
         if args.profile:
-            profile(api, api_target, args.profile)
+            profile(api, api_target, args.profile, native=args.native)
     finally:
         for server in (api, floor):
             stop_server(server)
@@ -414,6 +417,11 @@ def options() -> argparse.Namespace:
     parser.add_argument("--concurrency", default="1,10,100", help="comma-separated levels")
     parser.add_argument(
         "--profile", type=float, default=10, help="seconds of py-spy at c=10; 0: none"
+    )
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="profile C frames too (uvloop, asyncpg's decoding, the garbage collector)",
     )
     args = parser.parse_args()
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
