@@ -82,6 +82,9 @@ class Context:
     clock: Clock = utc_now
     # Files on IPFS (files/storage.py): the node and the limits; None where no app built one.
     storage: FileStorage | None = None
+    # How the query was executed (graph/level_execution.py): "levels", or why the standard
+    # executor answered ("operation", "abstract", "error", ...); None before execution.
+    execution: str | None = None
 
     @property
     def services(self) -> AuthServices:

@@ -11,6 +11,7 @@ from strawberry.extensions import ParserCache, SchemaExtension
 
 from graph.code_of_conduct import CodeOfConductGate
 from graph.errors import ErrorCodes
+from graph.level_execution import LevelExecutor
 from graph.loaders.request import ReleaseReads
 from graph.permissions import RejectRefusedToken
 from graph.server.limits import DocumentLimits
@@ -111,8 +112,11 @@ def build_schema(
         subscription=Subscription,
         types=[*ENTITY_TYPES],
         federation_version=FEDERATION_VERSION,
-        # A live event is executed once per caller, not once per subscriber (graph/shared_events).
-        execution_context_class=SharedEventExecutor,
+        # Queries a level at a time (graph/level_execution); a live event is executed once per
+        # caller, not once per subscriber (graph/shared_events), under either.
+        execution_context_class=(
+            LevelExecutor if policy.query_execution == "levels" else SharedEventExecutor
+        ),
         # Factories: a fresh extension per operation; the parse and validation caches themselves
         # are module-level and shared across requests. DocumentLimits stands in for Strawberry's
         # ValidationCache: it caps tokens while parsing, counts aliases and directives before

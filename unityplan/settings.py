@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     trusted_documents: (
         Literal["off", "allow", "anonymous-registered-only", "registered-only"] | None
     ) = None
+    # How queries execute (graph/level_execution.py): levels (a level of the selection at a time,
+    # the standard executor for what it cannot answer exactly) | fields (graphql-core's own, one
+    # field at a time: the switch back should a level ever answer differently).
+    query_execution: Literal["levels", "fields"] = "levels"
     # Rate limits (graph/server/ratelimit.py): a Redis token bucket per authenticated caller,
     # else per client address; BURST requests at once, refilled at PER_SECOND.
     rate_limit: bool = True

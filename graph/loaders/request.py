@@ -138,9 +138,20 @@ class Loaders:
                     await stale.close()
 
     async def close(self) -> None:
-        """Return every read connection to its pool for good; idempotent."""
+        """Return every read connection to its pool for good, and drop what was read; idempotent.
+
+        Each loader's batch function refers back to this registry, so the registry, its loaders
+        and every cached record form one reference cycle that only the garbage collector frees:
+        ~18,000 objects per forum page, collected in pauses of up to 200 ms under load
+        (benchmarks/forums.py). Dropping the caches here lets reference counting free them the
+        moment the operation ends. A late read after this still works: it loads afresh.
+        """
         self._closed = True
         await self.release_reads()
+        for loader in self._loaders.values():
+            loader.clear_all()
+        self._loaders.clear()
+        self.territories.clear_all()
 
     async def _territories(self, ids: list[str]) -> list[TerritoryRecord | None]:
         with self._observe("territories", GLOBAL, len(ids)):

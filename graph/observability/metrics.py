@@ -9,6 +9,11 @@ Series (all label values bounded):
   ``METRICS_MAX_OPERATIONS`` distinct names have been seen (or for a name over 100 characters).
 * ``graphql_request_duration_seconds{operation}``: the operation from parse to result.
 * ``graphql_errors_total{code}``: each error of a result by ``extensions.code``.
+* ``graphql_executions_total{executor}``: executed operations by how they ran:
+  ``levels`` (graph/level_execution.py), or the reason the standard executor answered instead
+  (``operation``: a mutation or subscription; ``abstract``: an interface, union or introspection;
+  ``error``: a resolver raised or a non-null field was null; ``incremental``; ``middleware``;
+  ``resolver``). A rising ``error`` share on a hot query is worth a look: it runs twice.
 * ``dataloader_batch_size{loader}``: keys per batch. No territory label: territories are unbounded
   (every community is one), the span of a batch carries its territory instead.
 * ``db_statements_total{server}``: SQL statements sent, per database server.
@@ -108,6 +113,12 @@ class Metrics:
         )
         self.errors = Counter(
             "graphql_errors", "GraphQL errors by extensions.code.", ["code"], registry=self.registry
+        )
+        self.executions = Counter(
+            "graphql_executions",
+            "Executed GraphQL operations by executor (levels, or why the standard one answered).",
+            ["executor"],
+            registry=self.registry,
         )
         self.batch_size = Histogram(
             "dataloader_batch_size",
@@ -253,3 +264,6 @@ class MetricsExtension(SchemaExtension):
             metrics.duration.labels(operation).observe(time.perf_counter() - start)
             for code in codes:
                 metrics.errors.labels(metrics.code_label(code)).inc()
+            execution = getattr(self.execution_context.context, "execution", None)
+            if isinstance(execution, str):
+                metrics.executions.labels(execution).inc()

@@ -15,6 +15,7 @@ from domain.callers import Caller
 from unityplan.settings import Settings
 
 Audience = Literal["all", "authenticated", "none"]
+QueryExecution = Literal["levels", "fields"]
 TrustedMode = Literal["off", "allow", "anonymous-registered-only", "registered-only"]
 
 
@@ -56,6 +57,8 @@ class Policy:
     cors_origins: tuple[str, ...] = ()
     # Who may send document text rather than a registered document (graph/server/documents.py).
     trusted_documents: TrustedMode = "allow"
+    # Queries a level at a time (graph/level_execution.py), or graphql-core's field at a time.
+    query_execution: QueryExecution = "levels"
 
 
 def policy(settings: Settings) -> Policy:
@@ -89,4 +92,5 @@ def policy(settings: Settings) -> Policy:
         cors_origins=tuple(settings.cors_origins),
         trusted_documents=settings.trusted_documents
         or ("anonymous-registered-only" if production else "allow"),
+        query_execution=settings.query_execution,
     )

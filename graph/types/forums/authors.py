@@ -7,10 +7,8 @@ import uuid
 import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
 
 from db.badges import AwardRecord, DefinitionRecord
 from domain.badges import GLOBAL_HOME, BadgeRef, valid_badges
@@ -18,7 +16,8 @@ from domain.forums import (
     Author,
 )
 from graph import ids
-from graph.context import Info
+from graph.context import Context, Info
+from graph.level_execution import batched_by
 from graph.loaders.badges import AWARDS_OF_USER, DEFINITION_BY_ID, GLOBAL_DEFINITION_BY_ID
 from graph.loaders.request import Loaders
 from graph.types.badges import Badge
@@ -35,6 +34,15 @@ class ForumBadge:
     )
 
 
+async def _badges_of_authors(
+    context: Context, authors: list[ForumAuthor]
+) -> list[list[ForumBadge]]:
+    """Every author of a level at once (graph/level_execution.py): one pass for a whole page."""
+    people = [(a.territory_code, a.key) for a in authors]
+    found = await badges_of(context, people)
+    return [found[person] for person in people]
+
+
 @strawberry.type(
     description="Who wrote a topic or comment: a reference to an account of any territory "
     "(global forums hold posts from many), resolved in that territory."
@@ -42,19 +50,16 @@ class ForumBadge:
 class ForumAuthor:
     territory_code: strawberry.Private[str]
     key: strawberry.Private[uuid.UUID]
-    # The badges, when the page that built this author read them for all its authors at once.
-    preloaded: strawberry.Private[list[ForumBadge] | None]
     user_id: strawberry.ID = strawberry.field(
         description="Their account's id (a `User` id); reading the account follows `User`'s rules."
     )
 
     @classmethod
-    def of(cls, author: Author, badges: list[ForumBadge] | None = None) -> ForumAuthor:
+    def of(cls, author: Author) -> ForumAuthor:
         territory, key = author
         return cls(
             territory_code=territory,
             key=key,
-            preloaded=badges,
             user_id=strawberry.ID(ids.encode("User", territory, str(key))),
         )
 
@@ -67,18 +72,12 @@ class ForumAuthor:
 
     @strawberry.field(
         description="The badges they validly hold now (prerequisites valid too), newest award "
-        "first: anyone who sees the post sees them."
+        "first: anyone who sees the post sees them.",
+        metadata=batched_by(_badges_of_authors),
     )
-    def badges(self, info: Info) -> list[ForumBadge]:
-        if self.preloaded is not None:
-            return self.preloaded
-        # Not preloaded (a single author): the awaitable is awaited by the executor.
-        pending = _badges_of_one(info, (self.territory_code, self.key))
-        return cast("list[ForumBadge]", pending)
-
-
-async def _badges_of_one(info: Info, author: Author) -> list[ForumBadge]:
-    return (await badges_of(info, [author]))[author]
+    async def badges(self, info: Info) -> list[ForumBadge]:
+        author = (self.territory_code, self.key)
+        return (await badges_of(info.context, [author]))[author]
 
 
 _SHOWN_BADGES: weakref.WeakKeyDictionary[Loaders, dict[BadgeRef, Badge]] = (
@@ -86,10 +85,15 @@ _SHOWN_BADGES: weakref.WeakKeyDictionary[Loaders, dict[BadgeRef, Badge]] = (
 )
 """Each request's Badge objects by reference: built once per request, shared by every author."""
 
+_SHOWN_HOLDINGS: weakref.WeakKeyDictionary[
+    Loaders, dict[tuple[BadgeRef, datetime | None], ForumBadge]
+] = weakref.WeakKeyDictionary()
+"""Each request's ForumBadge objects by (badge, valid until): equal holdings are one object, so
+the executor completes each once however many authors show it (graph/level_execution.py)."""
 
-async def _definitions(info: Info, refs: set[BadgeRef]) -> dict[BadgeRef, DefinitionRecord]:
+
+async def _definitions(loaders: Loaders, refs: set[BadgeRef]) -> dict[BadgeRef, DefinitionRecord]:
     """Definitions by home through the request's loaders: futures, no task per reference."""
-    loaders = info.context.loaders
     homes: dict[str, list[uuid.UUID]] = {}
     for ref in refs:
         homes.setdefault(ref.home, []).append(ref.id)
@@ -107,12 +111,12 @@ async def _definitions(info: Info, refs: set[BadgeRef]) -> dict[BadgeRef, Defini
     return found
 
 
-async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[ForumBadge]]:
+async def badges_of(context: Context, authors: Iterable[Author]) -> dict[Author, list[ForumBadge]]:
     """The valid badges of each author (as ``User.badges`` counts them: in force, prerequisites
     valid too), newest award first: awards batched per territory, definitions per home, so
     every page of a request shares the same few statements."""
     people = list(dict.fromkeys(authors))
-    loaders = info.context.loaders
+    loaders = context.loaders
     by_territory: dict[str, list[uuid.UUID]] = {}
     for territory, user in people:
         by_territory.setdefault(territory, []).append(user)
@@ -122,9 +126,10 @@ async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[
         pending = [loader.load(u) for u in users]  # one batch; awaited without a gather
         for user, awaited in zip(users, pending, strict=True):
             awards[territory, user] = await awaited
-    definitions = await _definitions(info, {a.badge for held in awards.values() for a in held})
-    now = info.context.clock()
+    definitions = await _definitions(loaders, {a.badge for held in awards.values() for a in held})
+    now = context.clock()
     shown = _SHOWN_BADGES.setdefault(loaders, {})
+    holdings = _SHOWN_HOLDINGS.setdefault(loaders, {})
     result: dict[Author, list[ForumBadge]] = {}
     for person in people:
         found = [a for a in awards[person] if a.badge in definitions]
@@ -141,49 +146,13 @@ async def badges_of(info: Info, authors: Iterable[Author]) -> dict[Author, list[
             ]
         badges = []
         for award in sorted(found, key=lambda a: a.awarded_at, reverse=True):
-            badge = shown.get(award.badge)
-            if badge is None:
-                badge = shown[award.badge] = Badge.from_record(definitions[award.badge])
-            badges.append(ForumBadge(badge=badge, valid_until=award.valid_until))
+            holding = holdings.get((award.badge, award.valid_until))
+            if holding is None:
+                badge = shown.get(award.badge)
+                if badge is None:
+                    badge = shown[award.badge] = Badge.from_record(definitions[award.badge])
+                holding = ForumBadge(badge=badge, valid_until=award.valid_until)
+                holdings[award.badge, award.valid_until] = holding
+            badges.append(holding)
         result[person] = badges
     return result
-
-
-ITEM_PATHS = (("nodes", "author", "badges"), ("edges", "node", "author", "badges"))
-"""Where a connection's items select their author's badges."""
-
-
-def wants_author_badges(info: Info) -> bool:
-    """Whether the connection being resolved selects ``author { badges }`` on its own items:
-    then its page reads every author's badges at once instead of one author at a time."""
-    raw = info._raw_info
-    fragments = raw.fragments
-
-    def fields(selections: Iterable[SelectionNode]) -> Iterable[FieldNode]:
-        for node in selections:
-            if isinstance(node, FieldNode):
-                yield node
-            elif isinstance(node, InlineFragmentNode):
-                yield from fields(node.selection_set.selections)
-            elif isinstance(node, FragmentSpreadNode):
-                fragment = fragments.get(node.name.value)
-                if fragment is not None:
-                    yield from fields(fragment.selection_set.selections)
-
-    def reaches(nodes: Iterable[FieldNode], path: tuple[str, ...]) -> bool:
-        for node in nodes:
-            if node.name.value != path[0]:
-                continue
-            if len(path) == 1:
-                return True
-            if node.selection_set is not None and reaches(
-                fields(node.selection_set.selections), path[1:]
-            ):
-                return True
-        return False
-
-    return any(
-        node.selection_set is not None and reaches(fields(node.selection_set.selections), path)
-        for node in raw.field_nodes
-        for path in ITEM_PATHS
-    )

@@ -24,7 +24,7 @@ from graph.loaders.forums import (
     THREAD,
 )
 from graph.types.forums.access import comment_in, forum_by_id
-from graph.types.forums.authors import ForumAuthor, ForumBadge, badges_of, wants_author_badges
+from graph.types.forums.authors import ForumAuthor
 from graph.types.relay import After, Connection, First, Node, connection, hub_type, page_size
 
 if TYPE_CHECKING:
@@ -97,9 +97,7 @@ class ForumComment(Node):
     reply_count: int = strawberry.field(description="Direct replies.")
 
     @classmethod
-    def from_record(
-        cls, territory_id: str, record: CommentRecord, badges: list[ForumBadge] | None = None
-    ) -> ForumComment:
+    def from_record(cls, territory_id: str, record: CommentRecord) -> ForumComment:
         gone = record.deleted_at is not None or record.hidden_at is not None
         return cls(
             id=strawberry.ID(ids.encode("ForumComment", territory_id, str(record.id))),
@@ -115,7 +113,7 @@ class ForumComment(Node):
                 if record.parent_id is None
                 else strawberry.ID(ids.encode("ForumComment", territory_id, str(record.parent_id)))
             ),
-            author=None if gone else ForumAuthor.of(record.author, badges),
+            author=None if gone else ForumAuthor.of(record.author),
             created_at=record.created_at,
             edited_at=record.edited_at,
             up_votes=record.up_votes,
@@ -184,14 +182,11 @@ async def comment_page(
     cursor = _parse_comment_cursor(after_raw)
     loader = info.context.loaders.get(COMMENT_PAGE, territory_id)
     rows = await loader.load((topic_id, parent_id, order, cursor, limit + 1))
-    badges = (
-        await badges_of(info, (r.author for r in rows[:limit])) if wants_author_badges(info) else {}
-    )
     return connection(
         rows,
         limit,
         sort_key=_comment_cursor,
-        node=lambda r: ForumComment.from_record(territory_id, r, badges.get(r.author)),
+        node=lambda r: ForumComment.from_record(territory_id, r),
         after=after_raw,
     )
 
@@ -227,7 +222,7 @@ class ForumTopic(Node):
     comment_count: int = strawberry.field(description="Comments and replies, any depth.")
 
     @classmethod
-    def from_record(cls, record: TopicRecord, badges: list[ForumBadge] | None = None) -> ForumTopic:
+    def from_record(cls, record: TopicRecord) -> ForumTopic:
         territory_id = record.territory_id
         return cls(
             id=strawberry.ID(ids.encode("ForumTopic", territory_id, str(record.id))),
@@ -237,7 +232,7 @@ class ForumTopic(Node):
             title=record.title,
             body=None if record.hidden_at is not None else record.body,
             tags=list(record.tags),
-            author=ForumAuthor.of(record.author, badges),
+            author=ForumAuthor.of(record.author),
             created_at=record.created_at,
             edited_at=record.edited_at,
             last_activity_at=record.last_activity_at,

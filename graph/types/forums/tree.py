@@ -25,7 +25,6 @@ from graph.loaders.forums import (
 )
 from graph.types.badges import badge_id
 from graph.types.forums.access import Access, forum_access, forum_by_id
-from graph.types.forums.authors import badges_of, wants_author_badges
 from graph.types.forums.moderation import ForumFlag, ForumModerationEntry
 from graph.types.forums.posts import ForumTopic
 from graph.types.relay import After, Connection, First, Node, connection, page_size
@@ -149,16 +148,11 @@ class Forum(Node):
         cursor = _parse_topic_cursor(after_raw)
         loader = info.context.loaders.get(TOPIC_PAGE, self.territory_code)
         rows = await loader.load((self.key, cursor, limit + 1))
-        badges = (
-            await badges_of(info, (r.author for r in rows[:limit]))
-            if wants_author_badges(info)
-            else {}
-        )
         return connection(
             rows,
             limit,
             sort_key=_topic_cursor,
-            node=lambda r: ForumTopic.from_record(r, badges.get(r.author)),
+            node=ForumTopic.from_record,
             after=after_raw,
         )
 
