@@ -29,8 +29,8 @@ import asyncio
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from itertools import accumulate
-from operator import attrgetter
+from itertools import accumulate, repeat
+from operator import attrgetter, is_not
 from typing import Any, TypeVar
 
 from graphql import (
@@ -56,6 +56,7 @@ from graphql import (
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
+from strawberry.types.arguments import convert_arguments
 
 from graph.shared_events import SharedEventExecutor
 
@@ -65,20 +66,20 @@ LEVELS = "levels"
 BATCH = "unityplan.batched_by"
 """The Strawberry field metadata key naming a field's batch resolver."""
 
-S = TypeVar("S")
 V = TypeVar("V")
-BatchResolver = Callable[[Any, list[S]], Awaitable[Sequence[V]]]
-"""``(context, sources) -> values``: one value per source, in order."""
+BatchResolver = Callable[..., Awaitable[Sequence[V]]]
+"""``(context, sources, **arguments) -> values``: one value per source, in order; the field's
+arguments by their Python names, converted as the field's resolver receives them."""
 
 
-def batched_by(resolver: BatchResolver[S, V]) -> dict[str, object]:
+def batched_by(resolver: BatchResolver[V]) -> dict[str, object]:
     """Field metadata: under this executor, resolve the field for all objects of a level with
     one call of ``resolver`` instead of calling the field's own resolver once per object.
 
     The field keeps its ordinary resolver (the standard executor calls it, one object at a
-    time); both must answer the same. The field must have no arguments and no permission
-    classes or extensions: those are honoured only by the ordinary resolver (a schema test
-    holds every batched field to this).
+    time), which should call the same function with a single source, so both answer alike. The
+    field must have no permission classes or extensions: those are honoured only by the ordinary
+    resolver (a schema test holds every batched field to this).
     """
     return {BATCH: resolver}
 
@@ -218,9 +219,10 @@ class LevelExecutor(SharedEventExecutor):
             except AttributeError:
                 raise _Fallback("error") from None
         batch = None if definition is None else definition.metadata.get(BATCH)
-        if batch is not None:
-            return batch(self.context_value, sources)  # type: ignore[no-any-return]
         node = details[0].node
+        if batch is not None:
+            arguments = self._arguments(field_def, definition, details)
+            return batch(self.context_value, sources, **arguments)  # type: ignore[no-any-return]
         args = (
             get_argument_values(
                 field_def,
@@ -245,6 +247,33 @@ class LevelExecutor(SharedEventExecutor):
         if not any(is_awaitable(v) for v in values):
             return values
         return _awaited(values, is_awaitable)
+
+    def _arguments(
+        self, field_def: GraphQLField, definition: Any, details: FieldDetailsList
+    ) -> dict[str, Any]:
+        """A batched field's arguments as its resolver would get them: Python names, values
+        converted by Strawberry (enums, input types)."""
+        node = details[0].node
+        if not (field_def.args or node.arguments):
+            return {}
+        schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        try:
+            coerced = get_argument_values(
+                field_def,
+                node,
+                self.variable_values,
+                details[0].fragment_variable_values,
+                self.hide_suggestions,
+            )
+            converted: dict[str, Any] = convert_arguments(
+                coerced,
+                definition.arguments,
+                scalar_registry=schema.schema_converter.scalar_registry,
+                config=schema.config,
+            )
+        except Exception:
+            raise _Fallback("error") from None
+        return converted
 
     async def _settle(
         self, items: list[Sequence[Any] | Awaitable[Sequence[Any]]]
@@ -302,8 +331,8 @@ class LevelExecutor(SharedEventExecutor):
         values: Sequence[Any],
         path_of: PathOf,
     ) -> list[Any] | Awaitable[list[Any]]:
-        if any(d.node.directives for d in details):
-            raise _Fallback("incremental")  # @stream, or a directive we do not interpret
+        if any(d.name.value == "stream" for f in details for d in f.node.directives or ()):
+            raise _Fallback("incremental")  # @include/@skip were applied when fields were collected
         lists: list[Sequence[Any] | None] = []
         for value in values:
             if value is None:
@@ -339,29 +368,13 @@ class LevelExecutor(SharedEventExecutor):
         values: Sequence[Any],
         path_of: PathOf,
     ) -> list[Any]:
-        present = [i for i, value in enumerate(values) if value is not None]
-        objects = [values[i] for i in present]
-        # An object met at several places of a level (one badge beside the posts of all its
-        # holders) is completed once, at its first place; the places share its response object,
-        # which JSON cannot tell from copies.
-        distinct, where = objects, present
-        if len(set(map(id, objects))) < len(objects):
-            first: dict[int, int] = {}
-            for j, obj in enumerate(objects):
-                first.setdefault(id(obj), j)
-            distinct = [objects[j] for j in first.values()]
-            where = [present[j] for j in first.values()]
-        is_type_of = return_type.is_type_of
-        if is_type_of is not None:
-            # Strawberry's own check (isinstance) reads no resolve info; a hand-written one that
-            # does fails here and the standard executor answers.
-            try:
-                if not all(is_type_of(obj, None) is True for obj in distinct):  # type: ignore[arg-type]
-                    raise _Fallback("error")
-            except _Fallback:
-                raise
-            except Exception:
-                raise _Fallback("error") from None
+        if all(map(is_not, values, repeat(None))):  # by identity, in C
+            present, objects = list(range(len(values))), list(values)
+        else:
+            present = [i for i, value in enumerate(values) if value is not None]
+            objects = [values[i] for i in present]
+        distinct, where = _distinct(objects, present)
+        _check_types(return_type, distinct)
         grouped, new_defer_usages, _ = self.collect_subfields(return_type, details)
         if new_defer_usages:
             raise _Fallback("incremental")
@@ -377,6 +390,35 @@ class LevelExecutor(SharedEventExecutor):
         for i, obj in zip(present, objects, strict=True):
             out[i] = row_of[id(obj)]
         return out
+
+
+def _distinct(objects: list[Any], present: list[int]) -> tuple[list[Any], list[int]]:
+    """The objects to complete and the value index of each.
+
+    An object met at several places of a level (one badge beside the posts of all its holders)
+    is completed once, at its first place; the places share its response object, which JSON
+    cannot tell from copies.
+    """
+    if len(set(map(id, objects))) == len(objects):
+        return objects, present
+    first: dict[int, int] = {}
+    for j, obj in enumerate(objects):
+        first.setdefault(id(obj), j)
+    return [objects[j] for j in first.values()], [present[j] for j in first.values()]
+
+
+def _check_types(return_type: GraphQLObjectType, objects: list[Any]) -> None:
+    """graphql-core's ``is_type_of`` check. Strawberry's own (isinstance) reads no resolve info;
+    a hand-written one that does fails here, and the standard executor answers."""
+    is_type_of = return_type.is_type_of
+    if is_type_of is None:
+        return
+    try:
+        fits = all(is_type_of(obj, None) is True for obj in objects)  # type: ignore[arg-type]
+    except Exception:
+        raise _Fallback("error") from None
+    if not fits:
+        raise _Fallback("error")
 
 
 _TYPENAME = GraphQLNonNull(GraphQLString)
@@ -412,7 +454,8 @@ async def _awaited(values: list[Any], is_awaitable: Callable[[Any], bool]) -> li
 
 
 def _non_null(values: list[Any]) -> list[Any]:
-    if any(value is None for value in values):
+    # Completed values are dicts, lists and scalars: ``in`` compares them in C.
+    if None in values:
         raise _Fallback("error")  # graphql-core's error and null propagation
     return values
 

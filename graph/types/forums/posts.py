@@ -4,6 +4,7 @@ text is returned exactly as written, never rendered to HTML."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,8 @@ from domain.forums import (
     VoteValue,
 )
 from graph import ids
-from graph.context import Info
+from graph.context import Context, Info
+from graph.level_execution import batched_by
 from graph.loaders.forums import (
     COMMENT_PAGE,
     MY_VOTE,
@@ -64,6 +66,61 @@ def _parse_comment_cursor(value: str | None) -> tuple[int, uuid.UUID] | None:
         return int(score), uuid.UUID(key)
     except ValueError:
         raise BadUserInput("Malformed cursor.", field="after") from None
+
+
+async def comment_pages(
+    context: Context,
+    parents: Sequence[tuple[str, uuid.UUID, uuid.UUID | None]],
+    *,
+    order: CommentOrder,
+    first: int | None,
+    after: str | None,
+) -> list[Connection[ForumComment]]:
+    """A page of comments under each (territory, topic, parent comment or None): one loader
+    batch for all of them, so a level of topics (graph/level_execution.py) reads them at once."""
+    limit = page_size(first)
+    after_raw = ids.decode_cursor(after)
+    cursor = _parse_comment_cursor(after_raw)
+    loaders = context.loaders
+    pending = [
+        loaders.get(COMMENT_PAGE, territory).load((topic, parent, order, cursor, limit + 1))
+        for territory, topic, parent in parents
+    ]
+    pages = []
+    for (territory, _, _), page in zip(parents, pending, strict=True):
+        rows = await page  # issued together above: one batch
+        pages.append(
+            connection(
+                rows,
+                limit,
+                sort_key=_comment_cursor,
+                node=lambda r, t=territory: ForumComment.from_record(t, r),  # type: ignore[misc]
+                after=after_raw,
+            )
+        )
+    return pages
+
+
+async def _replies_of(
+    context: Context,
+    comments: list[ForumComment],
+    first: int | None = None,
+    after: str | None = None,
+    order_by: CommentOrder = CommentOrder.OLDEST,
+) -> list[Connection[ForumComment]]:
+    parents = [(c.territory_code, c.topic_key, c.key) for c in comments]
+    return await comment_pages(context, parents, order=order_by, first=first, after=after)
+
+
+async def _comments_of(
+    context: Context,
+    topics: list[ForumTopic],
+    first: int | None = None,
+    after: str | None = None,
+    order_by: CommentOrder = CommentOrder.OLDEST,
+) -> list[Connection[ForumComment]]:
+    parents = [(t.territory_code, t.key, None) for t in topics]
+    return await comment_pages(context, parents, order=order_by, first=first, after=after)
 
 
 @strawberry.type(
@@ -122,7 +179,10 @@ class ForumComment(Node):
             reply_count=record.reply_count,
         )
 
-    @strawberry.field(description="Direct replies, a page in the order asked for.")
+    @strawberry.field(
+        description="Direct replies, a page in the order asked for.",
+        metadata=batched_by(_replies_of),
+    )
     async def replies(
         self,
         info: Info,
@@ -132,15 +192,8 @@ class ForumComment(Node):
             CommentOrder, strawberry.argument(description="The order; OLDEST when omitted.")
         ] = CommentOrder.OLDEST,
     ) -> Connection[ForumComment]:
-        return await comment_page(
-            info,
-            territory_id=self.territory_code,
-            topic_id=self.topic_key,
-            parent_id=self.key,
-            order=order_by,
-            first=first,
-            after=after,
-        )
+        (page,) = await _replies_of(info.context, [self], first, after, order_by)
+        return page
 
     @strawberry.field(
         description="Every reply under this comment, at any depth, depth first and oldest first "
@@ -165,30 +218,6 @@ class ForumComment(Node):
         loader = info.context.loaders.get(MY_VOTE, self.territory_code)
         vote: VoteValue | None = await loader.load(self.key)
         return vote
-
-
-async def comment_page(
-    info: Info,
-    *,
-    territory_id: str,
-    topic_id: uuid.UUID,
-    parent_id: uuid.UUID | None,
-    order: CommentOrder,
-    first: int | None,
-    after: str | None,
-) -> Connection[ForumComment]:
-    limit = page_size(first)
-    after_raw = ids.decode_cursor(after)
-    cursor = _parse_comment_cursor(after_raw)
-    loader = info.context.loaders.get(COMMENT_PAGE, territory_id)
-    rows = await loader.load((topic_id, parent_id, order, cursor, limit + 1))
-    return connection(
-        rows,
-        limit,
-        sort_key=_comment_cursor,
-        node=lambda r: ForumComment.from_record(territory_id, r),
-        after=after_raw,
-    )
 
 
 # --- topics
@@ -260,7 +289,8 @@ class ForumTopic(Node):
 
     @strawberry.field(
         description="Comments on the topic itself (replies are under each comment's `replies` "
-        "or `thread`), a page in the order asked for."
+        "or `thread`), a page in the order asked for.",
+        metadata=batched_by(_comments_of),
     )
     async def comments(
         self,
@@ -271,12 +301,5 @@ class ForumTopic(Node):
             CommentOrder, strawberry.argument(description="The order; OLDEST when omitted.")
         ] = CommentOrder.OLDEST,
     ) -> Connection[ForumComment]:
-        return await comment_page(
-            info,
-            territory_id=self.territory_code,
-            topic_id=self.key,
-            parent_id=None,
-            order=order_by,
-            first=first,
-            after=after,
-        )
+        (page,) = await _comments_of(info.context, [self], first, after, order_by)
+        return page

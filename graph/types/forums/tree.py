@@ -15,7 +15,8 @@ from domain.forums import (
     Standing,
 )
 from graph import ids
-from graph.context import Info
+from graph.context import Context, Info
+from graph.level_execution import batched_by
 from graph.loaders.forums import (
     FLAG_PAGE,
     FORUM_BY_ID,
@@ -67,6 +68,29 @@ def _parse_forum_cursor(value: str | None) -> tuple[int, uuid.UUID] | None:
         return int(position), uuid.UUID(key)
     except ValueError:
         raise BadUserInput("Malformed cursor.", field="after") from None
+
+
+async def topic_pages(
+    context: Context, forums: list[Forum], first: int | None = None, after: str | None = None
+) -> list[Connection[ForumTopic]]:
+    """A page of topics of each forum: one loader batch for all of them (a level of forums,
+    graph/level_execution.py, or one forum)."""
+    limit = page_size(first)
+    after_raw = ids.decode_cursor(after)
+    cursor = _parse_topic_cursor(after_raw)
+    loaders = context.loaders
+    pending = [
+        loaders.get(TOPIC_PAGE, f.territory_code).load((f.key, cursor, limit + 1)) for f in forums
+    ]
+    pages = []
+    for page in pending:
+        rows = await page  # issued together above: one batch
+        pages.append(
+            connection(
+                rows, limit, sort_key=_topic_cursor, node=ForumTopic.from_record, after=after_raw
+            )
+        )
+    return pages
 
 
 @strawberry.type(
@@ -138,23 +162,14 @@ class Forum(Node):
         return await forum_page(info, self.territory_code, self.key, first, after)
 
     @strawberry.field(
-        description="Its topics, pinned first, then by latest activity; hidden ones are left out."
+        description="Its topics, pinned first, then by latest activity; hidden ones are left out.",
+        metadata=batched_by(topic_pages),
     )
     async def topics(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[ForumTopic]:
-        limit = page_size(first)
-        after_raw = ids.decode_cursor(after)
-        cursor = _parse_topic_cursor(after_raw)
-        loader = info.context.loaders.get(TOPIC_PAGE, self.territory_code)
-        rows = await loader.load((self.key, cursor, limit + 1))
-        return connection(
-            rows,
-            limit,
-            sort_key=_topic_cursor,
-            node=ForumTopic.from_record,
-            after=after_raw,
-        )
+        (page,) = await topic_pages(info.context, [self], first, after)
+        return page
 
     @strawberry.field(
         description="Open flags awaiting review, oldest first; null unless you moderate it."
