@@ -232,6 +232,18 @@ LAYERS = (
 )
 
 
+STAGES = (
+    ("SQL statements and rows (loaders' batches)", "dispatch_queue_batch"),
+    ("  of which rows to records (db/)", "db/forums/reads.py"),
+    ("topic and comment pages to objects (graph/types)", "connection (graph/types/relay.py"),
+    ("authors' badges (graph/types/forums/authors.py)", "badges_of (graph/types/forums"),
+    ("GraphQL execution (graph/level_execution.py)", "graph/level_execution.py"),
+    ("response to JSON (graph/server/transport.py _render)", "_render (graph/server/transport"),
+    ("dropping the request's reads (Loaders.close)", "close (graph/loaders/request.py"),
+)
+"""Where a request's time goes, each stage with everything it calls (a frame marker each)."""
+
+
 def _where(frame: str) -> str:
     """The file of a py-spy frame ``function (path/file.py:line)``, relative to site-packages
     or the checkout."""
@@ -286,6 +298,7 @@ def profile(api: Server, target: Target, seconds: float, *, native: bool = False
         return
     by_layer: Counter[str] = Counter()
     by_function: Counter[str] = Counter()
+    by_stage: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -296,12 +309,19 @@ def profile(api: Server, target: Target, seconds: float, *, native: bool = False
         total += n
         by_layer[_category(frames[-1])] += n
         by_function[_function(frames[-1])] += n
+        for stage, marker in STAGES:
+            if any(marker in frame for frame in frames):
+                by_stage[stage] += n
     path.unlink(missing_ok=True)
     print(f"\nProfile: py-spy, {round(seconds)} s at c=10 ({run.rps:,.1f} req/s), {total} samples")
     print("\n| layer (self time) | share |")
     print("|---|---:|")
     for layer, n in by_layer.most_common():
         print(f"| {layer} | {100 * n / max(total, 1):.1f}% |")
+    print("\n| stage (inclusive: samples with it on the stack) | share |")
+    print("|---|---:|")
+    for stage, _ in STAGES:
+        print(f"| {stage} | {100 * by_stage[stage] / max(total, 1):.1f}% |")
     print("\n| hottest functions (self time) | share |")
     print("|---|---:|")
     for frame, n in by_function.most_common(15):

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -41,8 +41,9 @@ from domain.badges import (
 from unityplan.settings import MAIN_SERVER
 
 
-@dataclass(frozen=True, slots=True)
-class AwardRecord:
+class AwardRecord(NamedTuple):
+    """One award as stored; a named tuple: a request may read thousands (forum authors)."""
+
     id: uuid.UUID
     territory_id: str
     user_id: uuid.UUID
