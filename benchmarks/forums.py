@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import delete, insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
@@ -410,12 +411,21 @@ async def run(args: argparse.Namespace) -> None:
             run_wrk(target, 10, 2)  # warm-up
             settle(server)
         results: dict[int, tuple[Run, Run]] = {}
+        cpu: dict[int, tuple[float, float]] = {}
         for c in args.concurrency:
+            floor_cpu = _cpu_seconds(floor)
             floor_run = run_wrk(floor_target, c, args.duration)
             floor_run.busy_after = settle(floor)
+            floor_cpu = _cpu_seconds(floor) - floor_cpu
+            api_cpu = _cpu_seconds(api)
             api_run = run_wrk(api_target, c, args.duration, timeout=args.duration + 120)
             api_run.busy_after = settle(api)
+            api_cpu = _cpu_seconds(api) - api_cpu
             results[c] = (floor_run, api_run)
+            cpu[c] = (
+                1000 * floor_cpu / max(floor_run.requests, 1),
+                1000 * api_cpu / max(api_run.requests, 1),
+            )
             print(
                 f"  c={c}: floor {floor_run.rps:,.1f} req/s, API {api_run.rps:,.1f} req/s",
                 file=sys.stderr,
@@ -423,12 +433,30 @@ async def run(args: argparse.Namespace) -> None:
             )
         print(f"\nforums shape, one worker each, {round(args.duration)} s per cell; {_machine()}\n")
         _table(results, counted.total, size)
+        print(
+            "\nServer process CPU per request (ms, its own process only: PostgreSQL's work is "
+            "apart): "
+            + "; ".join(f"c={c}: floor {f:.1f}, API {a:.1f}" for c, (f, a) in cpu.items())
+        )
         print(f"\nStatements of one request (warm caches): {counted.total}: {counted.detail()}")
         if args.profile:
             profile(api, api_target, args.profile, native=args.native)
     finally:
         for server in (api, floor):
             stop_server(server)
+
+
+def _cpu_seconds(server: Server) -> float:
+    """User and system CPU of a server's process and its children (uvicorn's worker)."""
+    root = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def options() -> argparse.Namespace:

@@ -29,8 +29,10 @@ import asyncio
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from itertools import accumulate, repeat
+from functools import partial
+from itertools import accumulate, chain, repeat
 from operator import attrgetter, is_not
+from types import NoneType
 from typing import Any, TypeVar
 
 from graphql import (
@@ -192,9 +194,10 @@ class LevelExecutor(SharedEventExecutor):
             for (return_type, details, field_path), column in zip(fields, values, strict=True)
         ]
         columns = await self._settle(completed)
-        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] or [
-            {} for _ in sources
-        ]
+        if not names:
+            return [{} for _ in sources]
+        # One dict per object, built in C: every column holds one value per source.
+        return list(map(dict, map(partial(zip, names), zip(*columns, strict=True))))
 
     def _resolve(
         self,
@@ -333,20 +336,14 @@ class LevelExecutor(SharedEventExecutor):
     ) -> list[Any] | Awaitable[list[Any]]:
         if any(d.name.value == "stream" for f in details for d in f.node.directives or ()):
             raise _Fallback("incremental")  # @include/@skip were applied when fields were collected
-        lists: list[Sequence[Any] | None] = []
-        for value in values:
-            if value is None:
-                lists.append(None)
-            elif isinstance(value, list | tuple):
-                lists.append(value)
-            elif isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
-                lists.append(list(value))
-            else:
-                raise _Fallback("error")  # not a list: graphql-core reports it
-        items = [item for found in lists if found is not None for item in found]
-        starts = list(
-            accumulate((0 if found is None else len(found) for found in lists), initial=0)
-        )
+        lists = _as_lists(values)
+        if all(map(is_not, lists, repeat(None))):
+            items = list(chain.from_iterable(lists))  # type: ignore[arg-type]
+            starts = list(accumulate(map(len, lists), initial=0))  # type: ignore[arg-type]
+        else:
+            items = [item for found in lists if found is not None for item in found]
+            sizes = (0 if found is None else len(found) for found in lists)
+            starts = list(accumulate(sizes, initial=0))
 
         def item_path(i: int) -> Path | None:
             owner = bisect_right(starts, i) - 1  # the last start <= i: a non-empty list's
@@ -386,9 +383,12 @@ class LevelExecutor(SharedEventExecutor):
             for i, row in zip(present, rows, strict=True):
                 out[i] = row
             return out
-        row_of = {id(obj): row for obj, row in zip(distinct, rows, strict=True)}
-        for i, obj in zip(present, objects, strict=True):
-            out[i] = row_of[id(obj)]
+        row_of = dict(zip(map(id, distinct), rows, strict=True))
+        shared = list(map(row_of.__getitem__, map(id, objects)))
+        if len(present) == len(values):
+            return shared
+        for i, row in zip(present, shared, strict=True):
+            out[i] = row
         return out
 
 
@@ -401,10 +401,10 @@ def _distinct(objects: list[Any], present: list[int]) -> tuple[list[Any], list[i
     """
     if len(set(map(id, objects))) == len(objects):
         return objects, present
-    first: dict[int, int] = {}
-    for j, obj in enumerate(objects):
-        first.setdefault(id(obj), j)
-    return [objects[j] for j in first.values()], [present[j] for j in first.values()]
+    # Each object's first index: built from the end, so earlier indexes overwrite later ones.
+    backwards = range(len(objects) - 1, -1, -1)
+    first = sorted(dict(zip(map(id, reversed(objects)), backwards, strict=True)).values())
+    return [objects[j] for j in first], [present[j] for j in first]
 
 
 def _check_types(return_type: GraphQLObjectType, objects: list[Any]) -> None:
@@ -467,6 +467,8 @@ async def _non_null_later(values: Awaitable[list[Any]]) -> list[Any]:
 def _leaves(return_type: GraphQLLeafType, values: Sequence[Any]) -> list[Any]:
     coerce = return_type.coerce_output_value
     exact = _FAST_LEAVES.get(return_type.name)
+    if exact is not None and set(map(type, values)) <= {exact, NoneType}:
+        return list(values)  # every value is its own output: one pass in C
     out: list[Any] = []
     append = out.append
     try:
@@ -483,6 +485,21 @@ def _leaves(return_type: GraphQLLeafType, values: Sequence[Any]) -> list[Any]:
     except Exception:
         raise _Fallback("error") from None
     return out
+
+
+def _as_lists(values: Sequence[Any]) -> list[Sequence[Any] | None]:
+    """Each value of a list field as a sequence (or None); anything else is graphql-core's error."""
+    if set(map(type, values)) <= {list, tuple, NoneType}:
+        return list(values)
+    lists: list[Sequence[Any] | None] = []
+    for value in values:
+        if value is None or isinstance(value, list | tuple):
+            lists.append(value)
+        elif isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
+            lists.append(list(value))
+        else:
+            raise _Fallback("error")  # not a list: graphql-core reports it
+    return lists
 
 
 def _regroup(

@@ -90,13 +90,22 @@ AWARD_COLUMNS = (
 )
 
 
-def award_record(territory_id: str, row: Sequence[Any]) -> AwardRecord:
-    """A row selected with ``AWARD_COLUMNS`` (first, in that order)."""
+def award_record(
+    territory_id: str, row: Sequence[Any], refs: dict[tuple[str, uuid.UUID], BadgeRef] | None = None
+) -> AwardRecord:
+    """A row selected with ``AWARD_COLUMNS`` (first, in that order). ``refs``: the batch's
+    badge references so far, so the awards of one badge share one ``BadgeRef``."""
+    key = (row[2], row[3])
+    badge = None if refs is None else refs.get(key)
+    if badge is None:
+        badge = BadgeRef(row[2], row[3])
+        if refs is not None:
+            refs[key] = badge
     return AwardRecord(
         id=row[0],
         territory_id=territory_id,
         user_id=row[1],
-        badge=BadgeRef(row[2], row[3]),
+        badge=badge,
         version=int(row[4]),
         awarded_at=row[5],
         valid_from=row[6],
@@ -127,8 +136,9 @@ async def awards_of_users(
         badge_awards.c.user_id == func.any(bindparam("users", type_=ARRAY(UUID(as_uuid=True))))
     )
     found: dict[uuid.UUID, list[AwardRecord]] = {}
+    refs: dict[tuple[str, uuid.UUID], BadgeRef] = {}  # a page of authors holds a few badges
     for row in await conn.execute(query, {"users": list(user_ids)}):
-        award = award_record(territory_id, row)
+        award = award_record(territory_id, row, refs)
         found.setdefault(award.user_id, []).append(award)
     return found
 

@@ -7,6 +7,7 @@ import uuid
 import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import attrgetter
 
 import strawberry
 
@@ -34,13 +35,16 @@ class ForumBadge:
     )
 
 
+_REF = attrgetter("ref")
+
+
 async def _badges_of_authors(
     context: Context, authors: list[ForumAuthor]
 ) -> list[list[ForumBadge]]:
     """Every author of a level at once (graph/level_execution.py): one pass for a whole page."""
-    people = [(a.territory_code, a.key) for a in authors]
+    people = list(map(_REF, authors))
     found = await badges_of(context, people)
-    return [found[person] for person in people]
+    return list(map(found.__getitem__, people))
 
 
 @strawberry.type(
@@ -50,6 +54,7 @@ async def _badges_of_authors(
 class ForumAuthor:
     territory_code: strawberry.Private[str]
     key: strawberry.Private[uuid.UUID]
+    ref: strawberry.Private[Author]
     user_id: strawberry.ID = strawberry.field(
         description="Their account's id (a `User` id); reading the account follows `User`'s rules."
     )
@@ -60,6 +65,7 @@ class ForumAuthor:
         return cls(
             territory_code=territory,
             key=key,
+            ref=author,
             user_id=strawberry.ID(ids.encode("User", territory, str(key))),
         )
 
@@ -76,8 +82,7 @@ class ForumAuthor:
         metadata=batched_by(_badges_of_authors),
     )
     async def badges(self, info: Info) -> list[ForumBadge]:
-        author = (self.territory_code, self.key)
-        return (await badges_of(info.context, [author]))[author]
+        return (await badges_of(info.context, [self.ref]))[self.ref]
 
 
 _SHOWN_BADGES: weakref.WeakKeyDictionary[Loaders, dict[BadgeRef, Badge]] = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -94,7 +95,7 @@ async def comment_pages(
                 rows,
                 limit,
                 sort_key=_comment_cursor,
-                node=lambda r, t=territory: ForumComment.from_record(t, r),  # type: ignore[misc]
+                node=partial(ForumComment.from_record, territory),
                 after=after_raw,
             )
         )
