@@ -437,6 +437,7 @@ async def run(args: argparse.Namespace) -> None:
             "\nServer process CPU per request (ms, its own process only: PostgreSQL's work is "
             "apart): "
             + "; ".join(f"c={c}: floor {f:.1f}, API {a:.1f}" for c, (f, a) in cpu.items())
+            + f". API resident memory after the runs: {_rss_mib(api):.0f} MiB."
         )
         print(f"\nStatements of one request (warm caches): {counted.total}: {counted.detail()}")
         if args.profile:
@@ -457,6 +458,12 @@ def _cpu_seconds(server: Server) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def _rss_mib(server: Server) -> float:
+    root = psutil.Process(server.process.pid)
+    processes = (root, *root.children(recursive=True))
+    return sum(p.memory_info().rss for p in processes) / 2**20
 
 
 def options() -> argparse.Namespace:

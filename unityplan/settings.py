@@ -32,8 +32,11 @@ class Settings(BaseSettings):
     # uvicorn worker processes; 0 = one per CPU core (throughput scales about linearly).
     workers: int = Field(default=1, ge=0)
     # Generation-0 GC threshold once serving (graph/server/runtime.py); 0 keeps CPython's
-    # default (700).
-    gc_gen0_threshold: int = 50_000
+    # default (700). 150,000: a forum page keeps ~50,000 objects alive while it is built, so at
+    # 10 concurrent pages 50,000 collected every few requests (11 ms of GC per request, against
+    # 6 ms here; server CPU per request 53-56 ms against 59-64 ms, resident memory the same
+    # 222 MiB: benchmarks/forums.py).
+    gc_gen0_threshold: int = 150_000
     # The API's public base URL: what Open Badges credentials name as their issuer and status
     # list (``<PUBLIC_URL>/credentials/<territory>/issuer``); no trailing slash.
     public_url: str = "http://127.0.0.1:8000"
