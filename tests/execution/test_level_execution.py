@@ -9,23 +9,20 @@ itself, or why it handed the request to the standard executor.
 from __future__ import annotations
 
 import inspect
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert
 
 from db.engines import Database
-from db.models import forum_comments, forum_topics, forums
 from graph.level_execution import BATCH
 from graph.schema import schema
 from tests.authkit import account, account_key, award_badge, call, define_badge
 from tests.conftest import StatementCounter
 from tests.execution.conftest import Pair, assert_same, executions, send
-from tests.forums.forumkit import new_comment, new_forum, new_topic, ok
+from tests.forums.forumkit import fill_forums, new_comment, new_forum, new_topic, ok
 
 TERRITORY = "dk"
 VOTE = """mutation($i: VoteForumCommentInput!) { voteForumComment(input: $i) {
@@ -478,56 +475,6 @@ COUNT_SHAPE = """query($t: String!) { forums(territory: $t, first: 20) { nodes {
       author { userId badges { badge { id name } } } } } } } } } }"""
 
 
-async def fill(
-    db: Database, n_forums: int, n_topics: int, n_comments: int, authors: list[tuple[str, Any]]
-) -> None:
-    """Only these forums in ``COUNTED``: n_forums x n_topics x n_comments (the last a reply)."""
-    start = datetime.now(UTC)
-    forum_rows, topic_rows, comment_rows = [], [], []
-    for f in range(n_forums):
-        forum_id = uuid.uuid4()
-        forum_rows.append({"id": forum_id, "name": f"count-{f:03d}", "position": f})
-        for t in range(n_topics):
-            topic_id = uuid.uuid4()
-            author = authors[(f + t) % len(authors)]
-            topic_rows.append(
-                {
-                    "id": topic_id,
-                    "forum_id": forum_id,
-                    "title": f"t{t}",
-                    "body": "b",
-                    "author_territory": author[0],
-                    "author_id": author[1],
-                    "last_activity_at": start - timedelta(minutes=t),
-                }
-            )
-            first = None
-            for c in range(n_comments):
-                comment_id = uuid.uuid4()
-                author = authors[(f + t + c) % len(authors)]
-                reply = first is not None and c == n_comments - 1
-                comment_rows.append(
-                    {
-                        "id": comment_id,
-                        "topic_id": topic_id,
-                        "parent_id": first if reply else None,
-                        "path": f"{first.hex}/{comment_id.hex}"
-                        if reply and first is not None
-                        else comment_id.hex,
-                        "depth": 1 if reply else 0,
-                        "body": f"c{c}",
-                        "author_territory": author[0],
-                        "author_id": author[1],
-                    }
-                )
-                first = first or comment_id
-    async with db.transaction("main", COUNTED) as conn:
-        await conn.execute(delete(forums))
-        await conn.execute(insert(forums), forum_rows)
-        await conn.execute(insert(forum_topics), topic_rows)
-        await conn.execute(insert(forum_comments), comment_rows)
-
-
 async def test_statements_do_not_grow_with_forums_and_are_no_more_than_fields(
     pair: Pair, db: Database, statements: StatementCounter
 ) -> None:
@@ -543,7 +490,7 @@ async def test_statements_do_not_grow_with_forums_and_are_no_more_than_fields(
     token = viewer["accessToken"]
     counts: dict[str, list[int]] = {"levels": [], "fields": []}
     for n_forums, n_topics, n_comments in ((2, 2, 3), (8, 4, 6)):
-        await fill(db, n_forums, n_topics, n_comments, authors)
+        await fill_forums(db, COUNTED, n_forums, n_topics, n_comments, authors)
         for label, client in (("levels", pair.levels), ("fields", pair.fields)):
             await send(client, COUNT_SHAPE, {"t": COUNTED}, token)  # caches warm alike
             before = await executions(client)

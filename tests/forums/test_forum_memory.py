@@ -9,8 +9,8 @@ import httpx
 from db.engines import Database
 from db.forums.records import CommentRecord
 from tests.authkit import account, account_key, call
-from tests.forums.forumkit import ok
-from tests.forums.test_forum_statement_counts import SHAPE, TERRITORY, fill
+from tests.forums.forumkit import fill_forums, ok
+from tests.forums.test_forum_statement_counts import SHAPE, TERRITORY
 
 
 def _live(kind: type) -> int:
@@ -25,7 +25,7 @@ async def test_a_forum_page_frees_its_records_without_the_collector(
     the cyclic collector freed, in pauses of up to 200 ms under load. The registry now drops
     its caches when the operation ends, and reference counting frees the records at once."""
     viewer = await account(auth_client, db, TERRITORY)
-    await fill(db, 4, [account_key(viewer)])
+    await fill_forums(db, TERRITORY, 4, 3, 4, [account_key(viewer)])
     ok(await call(auth_client, SHAPE, {"t": TERRITORY}, viewer["accessToken"]))  # warm caches
     gc.collect()
     gc.disable()

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 
 from db.engines import Database
 from db.models import (
-    forum_comments,
     forum_flags,
     forum_moderation_log,
-    forum_topics,
     forums,
 )
 from domain.badges import BadgeRef
 from tests.authkit import account, account_key, award_badge, call, define_badge
 from tests.conftest import StatementCounter
-from tests.forums.forumkit import ok
+from tests.forums.forumkit import fill_forums, ok
 
 TERRITORY = "no"  # main server; its own forums only, written here directly
 
@@ -27,55 +24,6 @@ SHAPE = """query($t: String!) { forums(territory: $t, first: 20) { nodes { id na
   topics(first: 10) { nodes { id title
     comments(first: 10) { nodes { id body
       author { userId badges { badge { id name } } } } } } } } } }"""
-
-
-async def fill(db: Database, n_forums: int, authors: list[tuple[str, uuid.UUID]]) -> None:
-    """``n_forums`` forums x 3 topics x 4 comments (one of them a reply), by ``authors``."""
-    start = datetime.now(UTC)
-    async with db.transaction("main", TERRITORY) as conn:
-        await conn.execute(delete(forums).where(forums.c.name.like("count-%")))
-        forum_rows, topic_rows, comment_rows = [], [], []
-        for f in range(n_forums):
-            forum_id = uuid.uuid4()
-            forum_rows.append({"id": forum_id, "name": f"count-{f:03d}", "position": f})
-            for t in range(3):
-                topic_id = uuid.uuid4()
-                author = authors[(f + t) % len(authors)]
-                topic_rows.append(
-                    {
-                        "id": topic_id,
-                        "forum_id": forum_id,
-                        "title": f"t{t}",
-                        "body": "b",
-                        "author_territory": author[0],
-                        "author_id": author[1],
-                        "last_activity_at": start - timedelta(minutes=t),
-                    }
-                )
-                parent = None
-                for c in range(4):
-                    comment_id = uuid.uuid4()
-                    author = authors[(f + t + c) % len(authors)]
-                    is_reply = c == 3 and parent is not None
-                    comment_rows.append(
-                        {
-                            "id": comment_id,
-                            "topic_id": topic_id,
-                            "parent_id": parent if is_reply else None,
-                            "path": f"{parent.hex}/{comment_id.hex}"
-                            if is_reply
-                            else comment_id.hex,
-                            "depth": 1 if is_reply else 0,
-                            "body": f"c{c}",
-                            "author_territory": author[0],
-                            "author_id": author[1],
-                        }
-                    )
-                    parent = parent or comment_id
-        await conn.execute(delete(forums).where(forums.c.name.notlike("count-%")))
-        await conn.execute(insert(forums), forum_rows)
-        await conn.execute(insert(forum_topics), topic_rows)
-        await conn.execute(insert(forum_comments), comment_rows)
 
 
 async def test_forums_topics_comments_authors_badges_cost_the_same_for_any_n(
@@ -92,7 +40,7 @@ async def test_forums_topics_comments_authors_badges_cost_the_same_for_any_n(
     authors = [account_key(p) for p in people]
     counts = []
     for n in (2, 8):
-        await fill(db, n, authors)
+        await fill_forums(db, TERRITORY, n, 3, 4, authors)
         statements.statements.clear()
         data = ok(await call(auth_client, SHAPE, {"t": TERRITORY}, viewer["accessToken"]))
         listed = data["forums"]["nodes"]
@@ -115,7 +63,7 @@ async def test_threads_and_replies_under_many_comments_cost_one_statement_each(
         body replies(first: 5) { nodes { body } } thread { body depth } } } } } } } }"""
     counts = []
     for n in (2, 6):
-        await fill(db, n, authors)
+        await fill_forums(db, TERRITORY, n, 3, 4, authors)
         statements.statements.clear()
         data = ok(await call(auth_client, query, {"t": TERRITORY}, viewer["accessToken"]))
         topics = [t for f in data["forums"]["nodes"] for t in f["topics"]["nodes"]]
@@ -141,7 +89,7 @@ async def test_children_review_queues_and_logs_under_many_forums(
       moderationLog(first: 5) { nodes { action subject { userId } } } } } }"""
     counts = []
     for n in (2, 6):
-        await fill(db, n, [person])
+        await fill_forums(db, TERRITORY, n, 3, 4, [person])
         async with db.transaction("main", TERRITORY) as conn:
             parents = [
                 row[0]
