@@ -222,21 +222,10 @@ class LevelExecutor(SharedEventExecutor):
             except AttributeError:
                 raise _Fallback("error") from None
         batch = None if definition is None else definition.metadata.get(BATCH)
-        node = details[0].node
         if batch is not None:
             arguments = self._arguments(field_def, definition, details)
             return batch(self.context_value, sources, **arguments)  # type: ignore[no-any-return]
-        args = (
-            get_argument_values(
-                field_def,
-                node,
-                self.variable_values,
-                details[0].fragment_variable_values,
-                self.hide_suggestions,
-            )
-            if field_def.args or node.arguments
-            else {}
-        )
+        args = self._coerced(field_def, details)
         nodes = [d.node for d in details]
         build = self.build_resolve_info
         try:
@@ -251,23 +240,33 @@ class LevelExecutor(SharedEventExecutor):
             return values
         return _awaited(values, is_awaitable)
 
-    def _arguments(
-        self, field_def: GraphQLField, definition: Any, details: FieldDetailsList
-    ) -> dict[str, Any]:
-        """A batched field's arguments as its resolver would get them: Python names, values
-        converted by Strawberry (enums, input types)."""
+    def _coerced(self, field_def: GraphQLField, details: FieldDetailsList) -> dict[str, Any]:
+        """The field's arguments as graphql-core coerces them for its resolver (the same for
+        every object of a level)."""
         node = details[0].node
         if not (field_def.args or node.arguments):
             return {}
-        schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
         try:
-            coerced = get_argument_values(
+            return get_argument_values(
                 field_def,
                 node,
                 self.variable_values,
                 details[0].fragment_variable_values,
                 self.hide_suggestions,
             )
+        except Exception:
+            raise _Fallback("error") from None
+
+    def _arguments(
+        self, field_def: GraphQLField, definition: Any, details: FieldDetailsList
+    ) -> dict[str, Any]:
+        """A batched field's arguments as its resolver would get them: Python names, values
+        converted by Strawberry (enums, input types)."""
+        coerced = self._coerced(field_def, details)
+        if not coerced:
+            return {}
+        schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        try:
             converted: dict[str, Any] = convert_arguments(
                 coerced,
                 definition.arguments,
@@ -296,13 +295,7 @@ class LevelExecutor(SharedEventExecutor):
             return settled
         done = await asyncio.gather(*awaitables, return_exceptions=True)
         for i, value in zip(pending, done, strict=True):
-            if isinstance(value, _Fallback):
-                raise value
-            if isinstance(value, BaseException):
-                if not isinstance(value, Exception):
-                    raise value  # cancellation and the like pass through
-                raise _Fallback("error")
-            settled[i] = value
+            settled[i] = _succeeded(value)
         return settled
 
     # --- completion: a whole column of values of one type
@@ -445,12 +438,20 @@ async def _awaited(values: list[Any], is_awaitable: Callable[[Any], bool]) -> li
     pending = [i for i, value in enumerate(values) if is_awaitable(value)]
     done = await asyncio.gather(*(values[i] for i in pending), return_exceptions=True)
     for i, value in zip(pending, done, strict=True):
-        if isinstance(value, BaseException):
-            if not isinstance(value, Exception):
-                raise value
-            raise _Fallback("error")
-        values[i] = value
+        values[i] = _succeeded(value)
     return values
+
+
+def _succeeded(value: Any) -> Any:
+    """An awaited value, or the fallback its failure calls for (gathered with
+    ``return_exceptions``, so no sibling is left running when one fails)."""
+    if isinstance(value, _Fallback):
+        raise value
+    if isinstance(value, BaseException):
+        if not isinstance(value, Exception):
+            raise value  # cancellation and the like pass through
+        raise _Fallback("error")
+    return value
 
 
 def _non_null(values: list[Any]) -> list[Any]:
